@@ -1,0 +1,72 @@
+"""The registry: the JSON API under /api/v1, for enterprises and regulators."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from codesvc.requestlog import RequestLogMiddleware, request_id_var
+from codesvc.service import ServiceConfig, health_routes, resources_lifespan
+from registry_api.errors import RegistryError
+
+API_PREFIX = "/api/v1"
+# Filings carry SDS text; a whole SDS is far below this.
+MAX_BODY_BYTES = 2 * 1024 * 1024
+
+
+def create_app(config: ServiceConfig) -> Starlette:
+    async def index(_request: Request) -> Response:
+        return JSONResponse({"service": "safecode registry", "api": "v1"})
+
+    return Starlette(
+        routes=[
+            *health_routes(config.pending_migrations),
+            Route(API_PREFIX, index, methods=["GET"]),
+        ],
+        middleware=[Middleware(RequestLogMiddleware)],
+        exception_handlers={
+            RegistryError: _registry_error,
+            HTTPException: _http_error,
+            Exception: _server_error,
+        },
+        lifespan=resources_lifespan(config),
+        max_body_size=MAX_BODY_BYTES,
+    )
+
+
+def error_body(code: str, message: str, fields: dict[str, str] | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "fields": fields or {}}}
+
+
+async def _registry_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RegistryError)
+    return JSONResponse(error_body(exc.code, exc.message, exc.fields), status_code=exc.status)
+
+
+async def _http_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    phrase = HTTPStatus(exc.status_code).phrase
+    code = phrase.lower().replace(" ", "_").replace("-", "_")
+    message = exc.detail if exc.detail != phrase else _HTTP_MESSAGES.get(exc.status_code, phrase)
+    return JSONResponse(
+        error_body(code, message), status_code=exc.status_code, headers=dict(exc.headers or {})
+    )
+
+
+_HTTP_MESSAGES = {
+    404: "no such route; the API lives under /api/v1",
+    405: "this route does not accept that method (see the Allow header)",
+    413: f"request body is larger than {MAX_BODY_BYTES} bytes",
+}
+
+
+async def _server_error(_request: Request, _exc: Exception) -> Response:
+    message = f"internal error; quote request id {request_id_var.get()} when reporting it"
+    return JSONResponse(error_body("internal", message), status_code=500)

@@ -1,0 +1,1 @@
+"""The composition root: settings, embedded services, migrations, the CLI and the ASGI apps."""

@@ -1,0 +1,5 @@
+import sys
+
+from safecode.cli import main
+
+sys.exit(main())

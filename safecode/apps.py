@@ -1,0 +1,83 @@
+"""The ASGI apps, wired from settings: the resolver, the registry, and both on one port."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+import codesvc.app
+import registry_api.app
+from codesvc.service import Connection, ServiceConfig, open_resources
+from safecode.embedded import ServiceUrls
+from safecode.migrations import Migration, discover, pending_migrations
+from safecode.settings import Settings
+
+_log = logging.getLogger(__name__)
+
+
+def service_config(
+    settings: Settings, urls: ServiceUrls, migrations: Sequence[Migration] | None = None
+) -> ServiceConfig:
+    expected = discover() if migrations is None else list(migrations)
+
+    async def pending(conn: Connection) -> list[str]:
+        return await pending_migrations(conn, expected)
+
+    return ServiceConfig(
+        database_url=urls.database_url,
+        database_pool_size=settings.database_pool_size,
+        redis_url=urls.redis_url,
+        public_base_url=settings.public_base_url,
+        pending_migrations=pending,
+    )
+
+
+class AllInOne:
+    """Resolver at `/`, registry under `/api/`, sharing one set of connections.
+
+    Mounting would strip the prefix the registry's own routes carry, so this forwards
+    each request unchanged and runs the lifespan itself: the sub-apps' lifespans do not
+    run, and their handlers find the shared `Resources` in the request state.
+    """
+
+    def __init__(self, config: ServiceConfig) -> None:
+        self.config = config
+        self.resolver = codesvc.app.create_app(config)
+        self.registry = registry_api.app.create_app(config)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(scope, receive, send)
+        elif scope["path"] == "/api" or scope["path"].startswith("/api/"):
+            await self.registry(scope, receive, send)
+        else:
+            await self.resolver(scope, receive, send)
+
+    async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()  # lifespan.startup
+        phase = "startup"
+        try:
+            async with open_resources(self.config) as resources:
+                scope["state"]["resources"] = resources
+                await send({"type": "lifespan.startup.complete"})
+                phase = "shutdown"
+                await receive()  # lifespan.shutdown
+        except Exception as exc:
+            _log.exception("lifespan %s failed", phase)
+            await send({"type": f"lifespan.{phase}.failed", "message": str(exc)})
+            return
+        await send({"type": "lifespan.shutdown.complete"})
+
+
+def resolver_app(settings: Settings, urls: ServiceUrls) -> ASGIApp:
+    return codesvc.app.create_app(service_config(settings, urls))
+
+
+def registry_app(settings: Settings, urls: ServiceUrls) -> ASGIApp:
+    return registry_api.app.create_app(service_config(settings, urls))
+
+
+def all_in_one_app(settings: Settings, urls: ServiceUrls) -> AllInOne:
+    return AllInOne(service_config(settings, urls))

