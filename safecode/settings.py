@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +22,7 @@ from urllib.parse import SplitResult, urlsplit
 _T = TypeVar("_T")
 MASTER_KEY_BYTES = 32
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+_HOST_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
 
 
 class SettingsError(Exception):
@@ -199,7 +202,11 @@ def _seconds(name: str, raw: str) -> float:
 
 
 def _host(name: str, raw: str) -> str:
-    if any(c.isspace() or c in "/:@" for c in raw) and not raw.startswith("["):
+    try:
+        return str(ipaddress.ip_address(raw))
+    except ValueError:
+        pass
+    if not _HOST_NAME.fullmatch(raw):
         raise SettingsError(name, f"must be a host name or IP address, got {raw!r}")
     return raw
 

@@ -1,0 +1,138 @@
+"""Real PostgreSQL and Redis for every test: TEST_DATABASE_URL / TEST_REDIS_URL when set,
+otherwise embedded servers under ./var/test that live for the session.
+
+Each test that asks for `service_urls` gets a database of its own, cloned from a template
+that has every migration applied, and an emptied Redis database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+import pytest
+import redis
+from asgi_lifespan import LifespanManager
+from starlette.types import ASGIApp
+
+from safecode import apps
+from safecode.embedded import ServiceUrls, embedded_services
+from safecode.migrations import apply_migrations, discover
+from safecode.settings import Settings, load_settings, load_test_targets
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def database_url_for(base_url: str, database: str) -> str:
+    """The same server as `base_url`, another database on it."""
+    parts = urlsplit(base_url)
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
+async def _admin_execute(base_url: str, *statements: str) -> None:
+    conn = await asyncpg.connect(base_url)
+    try:
+        for statement in statements:
+            await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def server_urls() -> Iterator[ServiceUrls]:
+    """The PostgreSQL server and Redis database the session runs against."""
+    targets = load_test_targets()
+    with embedded_services(
+        ROOT / "var" / "test", database_url=targets.database_url, redis_url=targets.redis_url
+    ) as urls:
+        yield urls
+
+
+@pytest.fixture(scope="session")
+def template_database(server_urls: ServiceUrls) -> Iterator[str]:
+    """Name of a database with every migration applied, cloned for each test."""
+    name = f"safecode_tpl_{uuid.uuid4().hex[:12]}"
+
+    async def create() -> None:
+        await _admin_execute(server_urls.database_url, f'CREATE DATABASE "{name}"')
+        conn = await asyncpg.connect(database_url_for(server_urls.database_url, name))
+        try:
+            await apply_migrations(conn, discover())
+        finally:
+            await conn.close()
+
+    asyncio.run(create())
+    yield name
+    asyncio.run(_admin_execute(server_urls.database_url, f'DROP DATABASE "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+async def fresh_database_url(server_urls: ServiceUrls) -> AsyncIterator[str]:
+    """An empty database of this test's own (no migrations applied)."""
+    name = f"safecode_t_{uuid.uuid4().hex[:12]}"
+    await _admin_execute(server_urls.database_url, f'CREATE DATABASE "{name}"')
+    yield database_url_for(server_urls.database_url, name)
+    await _admin_execute(server_urls.database_url, f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+async def service_urls(
+    server_urls: ServiceUrls, template_database: str
+) -> AsyncIterator[ServiceUrls]:
+    """A migrated database of this test's own and an emptied Redis database."""
+    name = f"safecode_t_{uuid.uuid4().hex[:12]}"
+    await _admin_execute(
+        server_urls.database_url, f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"'
+    )
+    client = redis.Redis.from_url(server_urls.redis_url)
+    client.flushdb()
+    client.close()
+    yield ServiceUrls(
+        database_url=database_url_for(server_urls.database_url, name),
+        redis_url=server_urls.redis_url,
+    )
+    await _admin_execute(server_urls.database_url, f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return load_settings({"SAFECODE_DATA_DIR": str(tmp_path)})
+
+
+async def _client_for(app: ASGIApp) -> AsyncIterator[httpx.AsyncClient]:
+    async with (
+        LifespanManager(app) as manager,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=manager.app), base_url="http://testserver"
+        ) as client,
+    ):
+        yield client
+
+
+@pytest.fixture
+async def resolver_client(
+    settings: Settings, service_urls: ServiceUrls
+) -> AsyncIterator[httpx.AsyncClient]:
+    async for client in _client_for(apps.resolver_app(settings, service_urls)):
+        yield client
+
+
+@pytest.fixture
+async def registry_client(
+    settings: Settings, service_urls: ServiceUrls
+) -> AsyncIterator[httpx.AsyncClient]:
+    async for client in _client_for(apps.registry_app(settings, service_urls)):
+        yield client
+
+
+@pytest.fixture
+async def all_in_one_client(
+    settings: Settings, service_urls: ServiceUrls
+) -> AsyncIterator[httpx.AsyncClient]:
+    async for client in _client_for(apps.all_in_one_app(settings, service_urls)):
+        yield client

@@ -1,0 +1,47 @@
+"""The house rules DESIGN.md sets, checked on the source so a change cannot slip past them."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ["safecode", "registry_api", "codesvc", "public_site"]
+# Each package may import only those after it in this order.
+ALLOWED = {name: set(PACKAGES[i + 1 :]) for i, name in enumerate(PACKAGES)}
+
+
+def _modules(package: str) -> list[Path]:
+    return sorted((ROOT / package).rglob("*.py"))
+
+
+def _imported_packages(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names & set(PACKAGES)
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_imports_run_one_way(package: str) -> None:
+    offending = {
+        str(path.relative_to(ROOT)): sorted(_imported_packages(path) - ALLOWED[package] - {package})
+        for path in _modules(package)
+    }
+    assert {path: bad for path, bad in offending.items() if bad} == {}
+
+
+def test_only_settings_reads_the_environment() -> None:
+    readers = []
+    for package in PACKAGES:
+        for path in _modules(package):
+            source = path.read_text()
+            if "os.environ" in source or "os.getenv" in source or "getenv(" in source:
+                readers.append(str(path.relative_to(ROOT)))
+    assert readers == ["safecode/settings.py"]
