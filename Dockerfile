@@ -1,0 +1,14 @@
+# One image for every unit; docker-compose.yml picks the command.
+FROM python:3.11-slim
+RUN useradd --system --create-home safecode
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY safecode safecode
+COPY codesvc codesvc
+COPY registry_api registry_api
+COPY public_site public_site
+RUN pip install --no-cache-dir .
+USER safecode
+ENV HOST=0.0.0.0
+EXPOSE 8000 8001
+CMD ["safecode", "serve", "resolver"]

@@ -1,0 +1,94 @@
+"""`make bench`: throughput of the product's endpoints, measured side by side in one run.
+
+Each section drives a running `safecode run` (started here) with the same client, the
+same concurrency and the same number of requests, and prints requests per second and
+the ratio to the section's baseline: a plain endpoint of the same server. Ratios are
+what to compare between machines and commits; absolute numbers depend on the machine
+(the client shares its cores with the server).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from dataclasses import dataclass
+
+import httpx
+
+from loadtests.product import running_product
+
+
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    name: str
+    requests: int
+    seconds: float
+    failures: int
+
+    @property
+    def per_second(self) -> float:
+        return self.requests / self.seconds
+
+
+async def measure(
+    client: httpx.AsyncClient, name: str, path: str, requests: int, concurrency: int
+) -> Measurement:
+    remaining = requests
+    failures = 0
+
+    async def worker() -> None:
+        nonlocal remaining, failures
+        while remaining > 0:
+            remaining -= 1
+            response = await client.get(path)
+            if response.status_code != 200:
+                failures += 1
+
+    for _ in range(min(50, requests)):  # warm up connections and caches
+        await client.get(path)
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return Measurement(name, requests, time.perf_counter() - started, failures)
+
+
+def print_table(title: str, rows: list[Measurement]) -> None:
+    baseline = rows[0].per_second
+    print(f"\n{title}")
+    print(
+        f"  {'endpoint':<34} {'requests':>9} {'req/s':>9} {'vs ' + rows[0].name:>18} {'failed':>7}"
+    )
+    for row in rows:
+        ratio = row.per_second / baseline
+        print(
+            f"  {row.name:<34} {row.requests:>9} {row.per_second:>9.0f} {ratio:>17.2f}x"
+            f" {row.failures:>7}"
+        )
+
+
+async def http_section(base_url: str, requests: int, concurrency: int) -> list[Measurement]:
+    limits = httpx.Limits(max_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30) as client:
+        return [
+            await measure(client, "GET /healthz (baseline)", "/healthz", requests, concurrency),
+            await measure(
+                client, "GET /readyz (PostgreSQL + Redis)", "/readyz", requests, concurrency
+            ),
+            await measure(client, "GET / (rendered page)", "/", requests, concurrency),
+        ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--requests", type=int, default=3000, help="requests per endpoint")
+    parser.add_argument("--concurrency", type=int, default=16, help="requests in flight")
+    args = parser.parse_args()
+    with running_product() as base_url:
+        print(f"safecode run at {base_url}; {args.requests} requests each,", end=" ")
+        print(f"{args.concurrency} in flight")
+        rows = asyncio.run(http_section(base_url, args.requests, args.concurrency))
+        print_table("http: the same server, side by side", rows)
+
+
+if __name__ == "__main__":
+    main()
