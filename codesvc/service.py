@@ -14,14 +14,14 @@ from dataclasses import dataclass
 
 import asyncpg
 import redis.asyncio as aioredis
-from asyncpg.pool import PoolConnectionProxy
 from redis.exceptions import RedisError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-# What storage functions take: a connection of its own, or one borrowed from a pool.
-Connection = asyncpg.Connection | PoolConnectionProxy
+from codesvc.keyring import KeyRing
+from codesvc.storage import Connection
+
 # Given a connection, the ids of migrations the code expects but the database lacks.
 PendingMigrations = Callable[[Connection], Awaitable[Sequence[str]]]
 
@@ -35,6 +35,8 @@ class ServiceConfig:
     database_pool_size: int
     redis_url: str
     public_base_url: str
+    master_key: bytes  # seals the signing keys
+    province: str  # GB/T 2260 code of the issuing province
     pending_migrations: PendingMigrations
 
 
@@ -44,6 +46,7 @@ class Resources:
 
     pool: asyncpg.Pool
     redis: aioredis.Redis
+    keyring: KeyRing
 
 
 @asynccontextmanager
@@ -66,7 +69,7 @@ async def open_resources(config: ServiceConfig) -> AsyncIterator[Resources]:
         socket_connect_timeout=READINESS_TIMEOUT_SECONDS,
     )
     try:
-        yield Resources(pool=pool, redis=client)
+        yield Resources(pool=pool, redis=client, keyring=KeyRing(config.master_key))
     finally:
         await client.aclose()
         await pool.close()

@@ -9,8 +9,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 import codesvc.app
 import registry_api.app
-from codesvc.service import Connection, ServiceConfig, open_resources
+from codesvc.service import ServiceConfig, open_resources
+from codesvc.storage import Connection
 from safecode.embedded import ServiceUrls
+from safecode.master_key import load_master_key
 from safecode.migrations import Migration, discover, pending_migrations
 from safecode.settings import Settings
 
@@ -30,6 +32,8 @@ def service_config(
         database_pool_size=settings.database_pool_size,
         redis_url=urls.redis_url,
         public_base_url=settings.public_base_url,
+        master_key=load_master_key(settings),
+        province=settings.province,
         pending_migrations=pending,
     )
 

@@ -19,7 +19,7 @@ import asyncpg
 
 import codesvc
 import registry_api
-from codesvc.service import Connection
+from codesvc.storage import Connection
 
 # (package, folder) in the order their migrations apply.
 DEFAULT_SOURCES: tuple[tuple[str, Path], ...] = (

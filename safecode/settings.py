@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import SplitResult, urlsplit
 
+from codesvc.codes import PROVINCE_CODES
+
 _T = TypeVar("_T")
 MASTER_KEY_BYTES = 32
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -64,6 +66,11 @@ VARIABLES: tuple[Variable, ...] = (
         "32 bytes, base64, that encrypt the signing keys; unset: generated under the data dir",
     ),
     Variable(
+        "SAFECODE_PROVINCE",
+        "14",
+        "GB/T 2260 code of the issuing province: the first two characters of new code_ids",
+    ),
+    Variable(
         "SAFECODE_DATA_DIR",
         "./var",
         "where the embedded PostgreSQL, Redis and generated master key live",
@@ -96,6 +103,7 @@ class Settings:
     redis_url: str | None  # None: start the embedded Redis
     public_base_url: str  # no trailing slash
     master_key: bytes | None  # None: read or generate data_dir/master.key
+    province: str
     data_dir: Path  # absolute
     host: str
     port: int
@@ -147,6 +155,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         redis_url=None if redis_url is None else _redis_url("REDIS_URL", redis_url),
         public_base_url=parse("PUBLIC_BASE_URL", _public_base_url),
         master_key=None if master_key is None else _master_key("SAFECODE_MASTER_KEY", master_key),
+        province=parse("SAFECODE_PROVINCE", _province),
         data_dir=Path(required("SAFECODE_DATA_DIR")).expanduser().resolve(),
         host=parse("HOST", _host),
         port=parse("PORT", _port),
@@ -208,6 +217,12 @@ def _host(name: str, raw: str) -> str:
         pass
     if not _HOST_NAME.fullmatch(raw):
         raise SettingsError(name, f"must be a host name or IP address, got {raw!r}")
+    return raw
+
+
+def _province(name: str, raw: str) -> str:
+    if raw not in PROVINCE_CODES:
+        raise SettingsError(name, f"must be a GB/T 2260 province code such as 14, got {raw!r}")
     return raw
 
 

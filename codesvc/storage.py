@@ -1,0 +1,222 @@
+"""All of codesvc's SQL. Functions take a connection first and return dataclasses."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from asyncpg import Connection as _Connection
+from asyncpg.pool import PoolConnectionProxy
+
+from codesvc.signing import KeyStatus
+
+# What storage functions take: a connection of its own, or one borrowed from a pool.
+Connection = _Connection | PoolConnectionProxy
+
+# Key management (rotate, retire, revoke, first key) is rare: one at a time is enough.
+_KEYS_LOCK = 0x5AFE_4B45
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKeyRow:
+    key_id: str
+    sequence: int
+    public_key: bytes
+    sealed_private_key: bytes
+    status: KeyStatus
+    created_at: datetime
+    retired_at: datetime | None
+    revoked_at: datetime | None
+    revoked_reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CodeRow:
+    code_id: str
+    subject: str
+    key_id: str
+    signature: bytes
+    status: str
+    issued_at: datetime
+    status_changed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChangeRow:
+    code_id: str
+    from_status: str | None
+    to_status: str
+    reason: str
+    actor: str
+    changed_at: datetime
+
+
+_KEY_COLUMNS = (
+    "key_id, sequence, public_key, sealed_private_key, status, created_at,"
+    " retired_at, revoked_at, revoked_reason"
+)
+_CODE_COLUMNS = "code_id, subject, key_id, signature, status, issued_at, status_changed_at"
+
+
+def _key(row: object) -> SigningKeyRow:
+    values = dict(row)  # type: ignore[call-overload]
+    values["status"] = KeyStatus(values["status"])
+    return SigningKeyRow(**values)
+
+
+def _code(row: object) -> CodeRow:
+    return CodeRow(**dict(row))  # type: ignore[call-overload]
+
+
+async def lock_keys(conn: Connection) -> None:
+    """Serialise key management until the current transaction ends."""
+    await conn.execute("SELECT pg_advisory_xact_lock($1)", _KEYS_LOCK)
+
+
+async def fetch_keys(conn: Connection) -> list[SigningKeyRow]:
+    rows = await conn.fetch(f"SELECT {_KEY_COLUMNS} FROM signing_keys ORDER BY sequence")
+    return [_key(row) for row in rows]
+
+
+async def fetch_key(conn: Connection, key_id: str) -> SigningKeyRow | None:
+    row = await conn.fetchrow(f"SELECT {_KEY_COLUMNS} FROM signing_keys WHERE key_id = $1", key_id)
+    return None if row is None else _key(row)
+
+
+async def fetch_active_key(conn: Connection) -> SigningKeyRow | None:
+    row = await conn.fetchrow(f"SELECT {_KEY_COLUMNS} FROM signing_keys WHERE status = 'active'")
+    return None if row is None else _key(row)
+
+
+async def next_key_sequence(conn: Connection) -> int:
+    value: int = await conn.fetchval("SELECT coalesce(max(sequence), 0) + 1 FROM signing_keys")
+    return value
+
+
+async def insert_active_key(
+    conn: Connection, *, key_id: str, sequence: int, public_key: bytes, sealed_private_key: bytes
+) -> SigningKeyRow:
+    row = await conn.fetchrow(
+        f"""
+        INSERT INTO signing_keys (key_id, sequence, public_key, sealed_private_key, status)
+        VALUES ($1, $2, $3, $4, 'active')
+        RETURNING {_KEY_COLUMNS}
+        """,
+        key_id,
+        sequence,
+        public_key,
+        sealed_private_key,
+    )
+    return _key(row)
+
+
+async def retire_key(conn: Connection, key_id: str) -> None:
+    await conn.execute(
+        "UPDATE signing_keys SET status = 'retired', retired_at = now() WHERE key_id = $1",
+        key_id,
+    )
+
+
+async def revoke_key(conn: Connection, key_id: str, reason: str) -> None:
+    await conn.execute(
+        """
+        UPDATE signing_keys
+        SET status = 'revoked', revoked_at = now(), revoked_reason = $2,
+            retired_at = coalesce(retired_at, now())
+        WHERE key_id = $1
+        """,
+        key_id,
+        reason,
+    )
+
+
+async def count_codes_signed_by(conn: Connection, key_id: str) -> int:
+    count: int = await conn.fetchval("SELECT count(*) FROM codes WHERE key_id = $1", key_id)
+    return count
+
+
+async def fetch_codes_by_subject(conn: Connection, subjects: Sequence[str]) -> dict[str, CodeRow]:
+    rows = await conn.fetch(
+        f"SELECT {_CODE_COLUMNS} FROM codes WHERE subject = ANY($1::text[])", list(subjects)
+    )
+    return {row["subject"]: _code(row) for row in rows}
+
+
+async def fetch_code(conn: Connection, code_id: str) -> CodeRow | None:
+    row = await conn.fetchrow(f"SELECT {_CODE_COLUMNS} FROM codes WHERE code_id = $1", code_id)
+    return None if row is None else _code(row)
+
+
+async def fetch_code_for_update(conn: Connection, code_id: str) -> CodeRow | None:
+    row = await conn.fetchrow(
+        f"SELECT {_CODE_COLUMNS} FROM codes WHERE code_id = $1 FOR UPDATE", code_id
+    )
+    return None if row is None else _code(row)
+
+
+async def insert_codes(
+    conn: Connection, rows: Sequence[tuple[str, str, str, bytes]], actor: str
+) -> list[CodeRow]:
+    """Insert (code_id, subject, key_id, signature) rows; a subject (or code_id) that exists
+    already is skipped, waiting for a concurrent insert of it to commit or roll back.
+    Returns the rows inserted here, each with its issuance recorded."""
+    inserted = await conn.fetch(
+        f"""
+        INSERT INTO codes (code_id, subject, key_id, signature)
+        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[])
+        ON CONFLICT DO NOTHING
+        RETURNING {_CODE_COLUMNS}
+        """,
+        [r[0] for r in rows],
+        [r[1] for r in rows],
+        [r[2] for r in rows],
+        [r[3] for r in rows],
+    )
+    if inserted:
+        await conn.execute(
+            """
+            INSERT INTO code_status_changes (code_id, from_status, to_status, reason, actor)
+            SELECT code_id, NULL, 'active', 'issued', $2 FROM unnest($1::text[]) AS code_id
+            """,
+            [row["code_id"] for row in inserted],
+            actor,
+        )
+    return [_code(row) for row in inserted]
+
+
+async def change_code_status(
+    conn: Connection, code_id: str, *, from_status: str, to_status: str, reason: str, actor: str
+) -> CodeRow:
+    row = await conn.fetchrow(
+        f"""
+        UPDATE codes SET status = $2, status_changed_at = now()
+        WHERE code_id = $1
+        RETURNING {_CODE_COLUMNS}
+        """,
+        code_id,
+        to_status,
+    )
+    await conn.execute(
+        """
+        INSERT INTO code_status_changes (code_id, from_status, to_status, reason, actor)
+        VALUES ($1, $2, $3, $4, $5)
+        """,
+        code_id,
+        from_status,
+        to_status,
+        reason,
+        actor,
+    )
+    return _code(row)
+
+
+async def fetch_status_changes(conn: Connection, code_id: str) -> list[StatusChangeRow]:
+    rows = await conn.fetch(
+        """
+        SELECT code_id, from_status, to_status, reason, actor, changed_at
+        FROM code_status_changes WHERE code_id = $1 ORDER BY id
+        """,
+        code_id,
+    )
+    return [StatusChangeRow(**dict(row)) for row in rows]
