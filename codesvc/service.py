@@ -25,6 +25,15 @@ from codesvc.storage import Connection
 # Given a connection, the ids of migrations the code expects but the database lacks.
 PendingMigrations = Callable[[Connection], Awaitable[Sequence[str]]]
 
+# What a call to PostgreSQL or Redis raises when the server is down or unreachable.
+BACKEND_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    RedisError,
+)
+
 # A readiness probe must answer quickly even when a backing service hangs.
 READINESS_TIMEOUT_SECONDS = 2.0
 
@@ -103,7 +112,7 @@ async def _check_postgres(
         async with asyncio.timeout(READINESS_TIMEOUT_SECONDS), pool.acquire() as conn:
             await conn.fetchval("SELECT 1")
             pending = await pending_migrations(conn)
-    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+    except BACKEND_ERRORS as exc:
         return f"unreachable: {_describe(exc)}", "unknown: PostgreSQL is unreachable"
     if pending:
         return "ok", "pending: " + ", ".join(pending)
@@ -114,7 +123,7 @@ async def _check_redis(client: aioredis.Redis) -> str:
     try:
         async with asyncio.timeout(READINESS_TIMEOUT_SECONDS):
             await client.ping()
-    except (OSError, TimeoutError, RedisError) as exc:
+    except BACKEND_ERRORS as exc:
         return f"unreachable: {_describe(exc)}"
     return "ok"
 
