@@ -8,6 +8,7 @@ that has every migration applied, and an emptied Redis database.
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -20,6 +21,7 @@ import redis
 from asgi_lifespan import LifespanManager
 from starlette.types import ASGIApp
 
+from codesvc.keyring import KeyRing
 from safecode import apps
 from safecode.embedded import ServiceUrls, embedded_services
 from safecode.migrations import apply_migrations, discover
@@ -97,6 +99,23 @@ async def service_urls(
         redis_url=server_urls.redis_url,
     )
     await _admin_execute(server_urls.database_url, f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+async def pool(service_urls: ServiceUrls) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on this test's database, large enough for concurrency tests."""
+    async with asyncpg.create_pool(service_urls.database_url, min_size=1, max_size=25) as p:
+        yield p
+
+
+@pytest.fixture
+def master_key() -> bytes:
+    return os.urandom(32)
+
+
+@pytest.fixture
+def keyring(master_key: bytes) -> KeyRing:
+    return KeyRing(master_key)
 
 
 @pytest.fixture
