@@ -57,8 +57,7 @@ MAX_KEYS_BYTES = 1024 * 1024
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
     try:
         settings = load_settings()
     except SettingsError as exc:
@@ -67,18 +66,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(settings.log_level)
     # SIGTERM unwinds like Ctrl-C, so whatever was started is stopped on the way out.
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    return execute(args, settings)
+
+
+def execute(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the parsed command; its expected failures become one line and an exit code."""
     try:
         args.command(settings, args)
     except NotGenuine as exc:
         print(f"NOT genuine: {exc}")
         return 1
-    except (
-        CommandError,
-        MigrationError,
-        EmbeddedServiceError,
-        CodesvcError,
-        MasterKeyError,
-    ) as exc:
+    except _COMMAND_FAILURES as exc:
         print(f"safecode: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

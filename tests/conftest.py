@@ -155,3 +155,11 @@ async def all_in_one_client(
 ) -> AsyncIterator[httpx.AsyncClient]:
     async for client in _client_for(apps.all_in_one_app(settings, service_urls)):
         yield client
+
+
+def run_cli(argv: list[str]) -> int:
+    """A `safecode` command as the shell runs it, minus the process-wide set-up `main` does
+    (logging handlers, signal handlers), which would outlive the test."""
+    from safecode import cli
+
+    return cli.execute(cli.build_parser().parse_args(argv), load_settings())

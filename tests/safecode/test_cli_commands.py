@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import os
 import signal
@@ -11,12 +12,16 @@ import sys
 import time
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 
+from codesvc.issuance import issue_code
+from codesvc.keyring import KeyRing
 from safecode import cli
 from safecode.embedded import ServiceUrls
 from safecode.migrations import discover
+from tests.conftest import run_cli
 
 
 @pytest.fixture
@@ -39,13 +44,13 @@ def test_migrate_applies_then_reports_up_to_date_then_refuses_an_edited_file(
     project_env.setenv("DATABASE_URL", fresh_database_url)
     project_env.setattr(cli, "discover", functools.partial(discover, [("pkg", folder)]))
 
-    assert cli.main(["migrate"]) == 0
+    assert run_cli(["migrate"]) == 0
     assert "applied migration pkg/0001_first.sql" in capsys.readouterr().out
-    assert cli.main(["migrate"]) == 0
+    assert run_cli(["migrate"]) == 0
     assert capsys.readouterr().out.strip() == "migrations are up to date"
 
     (folder / "0001_first.sql").write_text("CREATE TABLE first (id bigint);")
-    assert cli.main(["migrate"]) == 1
+    assert run_cli(["migrate"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
     assert "pkg/0001_first.sql was edited after it was applied" in err[0]
@@ -55,14 +60,14 @@ def test_migrate_names_an_unreachable_database(
     project_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     project_env.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:1/nowhere")
-    assert cli.main(["migrate"]) == 1
+    assert run_cli(["migrate"]) == 1
     assert capsys.readouterr().err.startswith("safecode: cannot reach PostgreSQL to migrate: ")
 
 
 def test_serve_without_urls_says_what_it_needs(
     project_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert cli.main(["serve", "resolver"]) == 1
+    assert run_cli(["serve", "resolver"]) == 1
     err = capsys.readouterr().err
     assert "serve needs DATABASE_URL and REDIS_URL" in err
     assert "safecode services" in err
@@ -77,9 +82,15 @@ def _free_port() -> int:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("unit", ["resolver", "registry"])
-def test_serve_runs_one_unit_with_its_workers_and_stops_on_sigterm(
-    unit: str, service_urls: ServiceUrls, tmp_path: Path
+async def test_serve_runs_one_unit_with_its_workers_and_stops_on_sigterm(
+    unit: str, service_urls: ServiceUrls, tmp_path: Path, pool: asyncpg.Pool, keyring: KeyRing
 ) -> None:
+    async with pool.acquire() as conn:
+        code = (await issue_code(conn, "e/p", keyring=keyring, province="14")).code.text
+    await asyncio.to_thread(_serve_and_check, unit, service_urls, tmp_path, code)
+
+
+def _serve_and_check(unit: str, service_urls: ServiceUrls, tmp_path: Path, code: str) -> None:
     port = _free_port()
     env = dict(
         os.environ,
@@ -105,6 +116,18 @@ def test_serve_runs_one_unit_with_its_workers_and_stops_on_sigterm(
         assert response.status_code == 200, response.text
         home = httpx.get(f"http://127.0.0.1:{port}/" + ("api/v1" if unit == "registry" else ""))
         assert home.status_code == 200
+        if unit == "resolver":
+            # A verifier given only a scan URL fetches the keys from that URL's host.
+            url = f"HTTP://127.0.0.1:{port}/C/{code}"
+            verified = subprocess.run(
+                [sys.executable, "-m", "safecode", "verify", url],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert verified.returncode == 0, verified.stdout + verified.stderr
+            assert verified.stdout.startswith("genuine: code 14")
         process.send_signal(signal.SIGTERM)
         assert process.wait(30) == 0
     finally:
