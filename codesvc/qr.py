@@ -74,6 +74,7 @@ def qr_content(url: str) -> str:
     return url.upper()
 
 
+@functools.lru_cache(maxsize=_CACHE_SIZE)
 def qr_matrix(url: str, ecc: str = "M") -> tuple[tuple[bool, ...], ...]:
     """The symbol's modules, True for dark, without the quiet zone."""
     if ecc not in ECC_LEVELS:

@@ -16,7 +16,10 @@ from dataclasses import dataclass
 
 import httpx
 
+from loadtests.bench_codes import codes_section, print_codes_table
 from loadtests.product import running_product
+from safecode.embedded import EmbeddedPostgres
+from safecode.settings import load_settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,16 +81,28 @@ async def http_section(base_url: str, requests: int, concurrency: int) -> list[M
         ]
 
 
+SECTIONS = ("http", "codes")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--section", choices=SECTIONS, action="append", help="default: all")
     parser.add_argument("--requests", type=int, default=3000, help="requests per endpoint")
     parser.add_argument("--concurrency", type=int, default=16, help="requests in flight")
+    parser.add_argument("--codes", type=int, default=500, help="codes per issuing case")
     args = parser.parse_args()
+    sections = args.section or list(SECTIONS)
+    settings = load_settings()
     with running_product() as base_url:
-        print(f"safecode run at {base_url}; {args.requests} requests each,", end=" ")
-        print(f"{args.concurrency} in flight")
-        rows = asyncio.run(http_section(base_url, args.requests, args.concurrency))
-        print_table("http: the same server, side by side", rows)
+        if "http" in sections:
+            print(f"safecode run at {base_url}; {args.requests} requests each,", end=" ")
+            print(f"{args.concurrency} in flight")
+            rows = asyncio.run(http_section(base_url, args.requests, args.concurrency))
+            print_table("http: the same server, side by side", rows)
+        if "codes" in sections:
+            # The product's own PostgreSQL: the one it was started on, embedded or not.
+            server_url = settings.database_url or EmbeddedPostgres(settings.data_dir).start()
+            print_codes_table(asyncio.run(codes_section(server_url, args.codes)))
 
 
 if __name__ == "__main__":
