@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from codesvc import storage
-from codesvc.codes import PROVINCE_CODES, Code, new_code_id
+from codesvc.codes import PROVINCE_CODES, Code, CodeFormatError, new_code_id, parse_code_id
 from codesvc.errors import CodeStateError, InvalidArgument, NotFoundError
 from codesvc.keyring import KeyRing
 from codesvc.signing import sign_code
@@ -101,6 +101,8 @@ async def issue_codes(
 
 
 async def find_code(conn: Connection, code_id: str) -> IssuedCode:
+    """The code with this code_id (as typed: any case, aliases, dashes allowed)."""
+    code_id = _read_code_id(code_id)
     row = await storage.fetch_code(conn, code_id)
     if row is None:
         raise NotFoundError(f"no code {code_id}")
@@ -111,7 +113,10 @@ async def change_code_status(
     conn: Connection, code_id: str, to_status: CodeStatus, *, reason: str, actor: str
 ) -> IssuedCode:
     """Suspend, reinstate or revoke a code; the change is kept with its reason and actor."""
-    if not reason.strip():
+    code_id = _read_code_id(code_id)
+    if not isinstance(to_status, CodeStatus):
+        raise InvalidArgument(f"status must be one of {', '.join(CodeStatus)}")
+    if not isinstance(reason, str) or not reason.strip():
         raise InvalidArgument("a status change needs a reason")
     _check_actor(actor)
     async with conn.transaction():
@@ -136,7 +141,14 @@ async def change_code_status(
 
 async def code_history(conn: Connection, code_id: str) -> list[storage.StatusChangeRow]:
     """Every status the code has had, issuance first."""
-    return await storage.fetch_status_changes(conn, code_id)
+    return await storage.fetch_status_changes(conn, _read_code_id(code_id))
+
+
+def _read_code_id(code_id: object) -> str:
+    try:
+        return parse_code_id(code_id)  # type: ignore[arg-type]
+    except CodeFormatError as exc:
+        raise InvalidArgument(str(exc)) from None
 
 
 def _check_subject(subject: object) -> str:

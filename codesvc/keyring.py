@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from codesvc import storage
+from codesvc.codes import KEY_ID_LENGTH
 from codesvc.errors import InvalidArgument, KeyStateError, NotFoundError
 from codesvc.signing import (
     KeyStatus,
@@ -73,7 +74,7 @@ class KeyRing:
 
     async def revoke(self, conn: Connection, key_id: str, reason: str) -> int:
         """Revoke the key; returns how many codes it had signed (now not genuine)."""
-        if not reason.strip():
+        if not isinstance(reason, str) or not reason.strip():
             raise InvalidArgument("revoking a key needs a reason")
         async with conn.transaction():
             await storage.lock_keys(conn)
@@ -91,6 +92,8 @@ class KeyRing:
         return await storage.fetch_keys(conn)
 
     async def _existing(self, conn: Connection, key_id: str) -> storage.SigningKeyRow:
+        if not isinstance(key_id, str) or len(key_id) > KEY_ID_LENGTH:
+            raise NotFoundError(f"no signing key {key_id!r}")
         key = await storage.fetch_key(conn, key_id.upper())
         if key is None:
             raise NotFoundError(f"no signing key {key_id!r}")

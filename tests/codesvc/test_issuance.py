@@ -5,6 +5,7 @@ import asyncio
 import asyncpg
 import pytest
 
+from codesvc.codes import group_code_id
 from codesvc.errors import CodeStateError, InvalidArgument, NotFoundError
 from codesvc.issuance import (
     CodeStatus,
@@ -135,4 +136,36 @@ async def test_a_status_change_of_an_unknown_code_is_not_found(pool: asyncpg.Poo
         with pytest.raises(NotFoundError):
             await change_code_status(
                 conn, "14ABCDEFGHJKMNPQ", CodeStatus.REVOKED, reason="x", actor="y"
+            )
+
+
+@pytest.mark.parametrize("code_id", [None, 42, "", "not-a-code", "99ABCDEFGHJKMNPQ"])
+async def test_junk_code_ids_give_the_typed_error(pool: asyncpg.Pool, code_id: object) -> None:
+    async with pool.acquire() as conn:
+        with pytest.raises(InvalidArgument):
+            await find_code(conn, code_id)  # type: ignore[arg-type]
+        with pytest.raises(InvalidArgument):
+            await code_history(conn, code_id)  # type: ignore[arg-type]
+        with pytest.raises(InvalidArgument):
+            await change_code_status(
+                conn,
+                code_id,  # type: ignore[arg-type]
+                CodeStatus.REVOKED,
+                reason="x",
+                actor="y",
+            )
+
+
+async def test_a_typed_code_id_finds_its_code(pool: asyncpg.Pool, keyring: KeyRing) -> None:
+    issued = await _issue(pool, keyring, "typed/1")
+    typed = group_code_id(issued.code.code_id).lower().replace("0", "o")
+    async with pool.acquire() as conn:
+        assert await find_code(conn, typed) == issued
+        with pytest.raises(InvalidArgument, match="status must be one of"):
+            await change_code_status(
+                conn,
+                typed,
+                "gone",  # type: ignore[arg-type]
+                reason="x",
+                actor="y",
             )

@@ -44,8 +44,11 @@ async def test_retire_names_the_active_key_and_refuses_others(
         assert replacement.key_id == "02"
         with pytest.raises(KeyStateError, match="key 01 is retired, not active"):
             await keyring.retire(conn, "01")
-        with pytest.raises(NotFoundError):
-            await keyring.retire(conn, "ZZ")
+        for junk in ("ZZ", "", "0123", None, 7):
+            with pytest.raises(NotFoundError):
+                await keyring.retire(conn, junk)  # type: ignore[arg-type]
+            with pytest.raises(NotFoundError):
+                await keyring.revoke(conn, junk, "reason")  # type: ignore[arg-type]
 
 
 async def test_a_revoked_keys_codes_stop_verifying_and_a_new_key_signs(
