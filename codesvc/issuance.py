@@ -16,6 +16,7 @@ from codesvc import storage
 from codesvc.codes import PROVINCE_CODES, Code, CodeFormatError, new_code_id, parse_code_id
 from codesvc.errors import CodeStateError, InvalidArgument, NotFoundError
 from codesvc.keyring import KeyRing
+from codesvc.publishing import refresh_variants
 from codesvc.signing import sign_code
 from codesvc.storage import Connection
 
@@ -110,9 +111,17 @@ async def find_code(conn: Connection, code_id: str) -> IssuedCode:
 
 
 async def change_code_status(
-    conn: Connection, code_id: str, to_status: CodeStatus, *, reason: str, actor: str
+    conn: Connection,
+    code_id: str,
+    to_status: CodeStatus,
+    *,
+    reason: str,
+    actor: str,
+    public_base_url: str,
 ) -> IssuedCode:
-    """Suspend, reinstate or revoke a code; the change is kept with its reason and actor."""
+    """Suspend, reinstate or revoke a code; the change is kept with its reason and actor,
+    and what scans show is rendered again (a warning, or the revoked page) in the same
+    transaction."""
     code_id = _read_code_id(code_id)
     if not isinstance(to_status, CodeStatus):
         raise InvalidArgument(f"status must be one of {', '.join(CodeStatus)}")
@@ -136,6 +145,7 @@ async def change_code_status(
             reason=reason.strip(),
             actor=actor,
         )
+        await refresh_variants(conn, code_id, public_base_url=public_base_url)
     return _issued(updated)
 
 

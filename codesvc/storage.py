@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
 from asyncpg import Connection as _Connection
 from asyncpg.pool import PoolConnectionProxy
@@ -14,6 +16,8 @@ from codesvc.signing import KeyStatus
 # What storage functions take: a connection of its own, or one borrowed from a pool.
 Connection = _Connection | PoolConnectionProxy
 
+# NOTIFY channel on which the relay waits for outbox rows.
+OUTBOX_CHANNEL = "safecode_outbox"
 # Key management (rotate, retire, revoke, first key) is rare: one at a time is enough.
 _KEYS_LOCK = 0x5AFE_4B45
 
@@ -220,3 +224,184 @@ async def fetch_status_changes(conn: Connection, code_id: str) -> list[StatusCha
         code_id,
     )
     return [StatusChangeRow(**dict(row)) for row in rows]
+
+
+# --- publishing -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedRecordRow:
+    code_id: str
+    version: int
+    revision: str
+    approved_on: date
+    record: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class VariantRow:
+    name: str
+    version: int
+    body: bytes
+    etag: str
+
+
+@dataclass(frozen=True, slots=True)
+class ScanEntryRow:
+    """A code as the resolver needs it: the issued code, its status and its variants."""
+
+    code_id: str
+    key_id: str
+    signature: bytes
+    status: str
+    variants: list[VariantRow]
+
+
+async def fetch_published_record(conn: Connection, code_id: str) -> PublishedRecordRow | None:
+    row = await conn.fetchrow(
+        """
+        SELECT code_id, version, revision, approved_on, record
+        FROM published_records WHERE code_id = $1
+        """,
+        code_id,
+    )
+    if row is None:
+        return None
+    values = dict(row)
+    values["record"] = json.loads(values["record"])
+    return PublishedRecordRow(**values)
+
+
+async def fetch_latest_status_change(conn: Connection, code_id: str) -> StatusChangeRow:
+    row = await conn.fetchrow(
+        """
+        SELECT code_id, from_status, to_status, reason, actor, changed_at
+        FROM code_status_changes WHERE code_id = $1 ORDER BY id DESC LIMIT 1
+        """,
+        code_id,
+    )
+    assert row is not None, "every code has its issuance recorded"
+    return StatusChangeRow(**dict(row))
+
+
+async def next_variant_version(conn: Connection, code_id: str) -> int:
+    """One more than any version the code's variants had; the caller holds the code's lock."""
+    value: int = await conn.fetchval(
+        """
+        SELECT greatest(
+            (SELECT max(version) FROM published_variants WHERE code_id = $1),
+            (SELECT max(version) FROM published_history WHERE code_id = $1),
+            0
+        ) + 1
+        """,
+        code_id,
+    )
+    return value
+
+
+async def save_published_record(
+    conn: Connection,
+    code_id: str,
+    *,
+    version: int,
+    revision: str,
+    approved_on: date,
+    record: dict[str, Any],
+) -> None:
+    document = json.dumps(record, ensure_ascii=False)
+    await conn.execute(
+        """
+        INSERT INTO published_records (code_id, version, revision, approved_on, record)
+        VALUES ($1, $2, $3, $4, $5::jsonb)
+        ON CONFLICT (code_id) DO UPDATE SET version = $2, revision = $3, approved_on = $4,
+            record = $5::jsonb, published_at = now()
+        """,
+        code_id,
+        version,
+        revision,
+        approved_on,
+        document,
+    )
+    await conn.execute(
+        """
+        INSERT INTO published_history (code_id, version, revision, approved_on, record)
+        VALUES ($1, $2, $3, $4, $5::jsonb)
+        """,
+        code_id,
+        version,
+        revision,
+        approved_on,
+        document,
+    )
+
+
+async def replace_variants(
+    conn: Connection, code_id: str, version: int, variants: dict[str, tuple[bytes, str]]
+) -> None:
+    """The code's variants become exactly these, and the relay is told to copy them."""
+    await conn.execute("DELETE FROM published_variants WHERE code_id = $1", code_id)
+    await conn.executemany(
+        """
+        INSERT INTO published_variants (code_id, name, version, body, etag)
+        VALUES ($1, $2, $3, $4, $5)
+        """,
+        [(code_id, name, version, body, etag) for name, (body, etag) in variants.items()],
+    )
+    await conn.execute(
+        "INSERT INTO cache_outbox (code_id, version) VALUES ($1, $2)", code_id, version
+    )
+    # Delivered at commit: wakes the relay at once instead of at its next poll.
+    await conn.execute(f"NOTIFY {OUTBOX_CHANNEL}")
+
+
+# --- the scan path and the relay --------------------------------------------------------
+
+
+async def fetch_scan_entry(conn: Connection, code_id: str) -> ScanEntryRow | None:
+    """The code and all its variants in one round trip; None for an unknown code_id."""
+    rows = await conn.fetch(
+        """
+        SELECT c.code_id, c.key_id, c.signature, c.status, v.name, v.version, v.body, v.etag
+        FROM codes c LEFT JOIN published_variants v ON v.code_id = c.code_id
+        WHERE c.code_id = $1
+        """,
+        code_id,
+    )
+    if not rows:
+        return None
+    first = rows[0]
+    variants = [
+        VariantRow(row["name"], row["version"], row["body"], row["etag"])
+        for row in rows
+        if row["name"] is not None
+    ]
+    return ScanEntryRow(
+        first["code_id"], first["key_id"], first["signature"], first["status"], variants
+    )
+
+
+async def claim_outbox(conn: Connection, limit: int) -> list[tuple[int, str, int]]:
+    """(id, code_id, version) of the oldest outbox rows, locked until the transaction ends."""
+    rows = await conn.fetch(
+        """
+        SELECT id, code_id, version FROM cache_outbox
+        ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED
+        """,
+        limit,
+    )
+    return [(row["id"], row["code_id"], row["version"]) for row in rows]
+
+
+async def delete_outbox(conn: Connection, ids: Sequence[int]) -> None:
+    await conn.execute("DELETE FROM cache_outbox WHERE id = ANY($1::bigint[])", list(ids))
+
+
+async def add_scan_counts(conn: Connection, counts: Sequence[tuple[str, date, str, int]]) -> None:
+    """Add (code_id, day, view, scans) to the totals."""
+    await conn.executemany(
+        """
+        INSERT INTO scan_counts (code_id, day, view, scans) VALUES ($1, $2, $3, $4)
+        ON CONFLICT (code_id, day, view) DO UPDATE SET scans = scan_counts.scans + $4
+        """,
+        counts,
+    )

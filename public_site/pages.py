@@ -16,7 +16,7 @@ LANGS: tuple[Lang, ...] = ("zh", "en")
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
 
-_env = Environment(
+environment = Environment(
     loader=FileSystemLoader(TEMPLATES_DIR),
     autoescape=select_autoescape(default=True, default_for_string=True),
     undefined=StrictUndefined,
@@ -78,7 +78,7 @@ _ERROR_TEXTS: dict[int, ErrorText] = {
 def render_error_page(status: int, lang: Lang = "zh", detail: str | None = None) -> str:
     """The page for an HTTP error status; statuses without their own text use the nearest."""
     text = _ERROR_TEXTS.get(status) or _ERROR_TEXTS[500 if status >= 500 else 400]
-    return _env.get_template("error.html").render(
+    return environment.get_template("error.html").render(
         lang=lang,
         status=status,
         title=text.title[lang],
@@ -88,7 +88,7 @@ def render_error_page(status: int, lang: Lang = "zh", detail: str | None = None)
 
 
 def render_home_page(lang: Lang = "zh", *, api_url: str) -> str:
-    return _env.get_template("home.html").render(lang=lang, api_url=api_url)
+    return environment.get_template("home.html").render(lang=lang, api_url=api_url)
 
 
 def negotiate_lang(query_lang: str | None, accept_language: str | None) -> Lang:

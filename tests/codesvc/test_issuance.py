@@ -19,6 +19,8 @@ from codesvc.issuance import (
 from codesvc.keyring import KeyRing, published_keys
 from codesvc.signing import verify
 
+BASE = "https://sc.example.cn"
+
 
 async def _issue(pool: asyncpg.Pool, keyring: KeyRing, subject: str) -> IssuedCode:
     async with pool.acquire() as conn:
@@ -111,15 +113,28 @@ async def test_status_changes_are_kept_with_reason_actor_and_time(
     code_id = (await _issue(pool, keyring, "s/1")).code.code_id
     async with pool.acquire() as conn:
         suspended = await change_code_status(
-            conn, code_id, CodeStatus.SUSPENDED, reason="label under review", actor="reviewer:7"
+            conn,
+            code_id,
+            CodeStatus.SUSPENDED,
+            reason="label under review",
+            actor="reviewer:7",
+            public_base_url=BASE,
         )
         assert suspended.status is CodeStatus.SUSPENDED
-        await change_code_status(conn, code_id, CodeStatus.ACTIVE, reason="cleared", actor="r:7")
-        await change_code_status(conn, code_id, CodeStatus.REVOKED, reason="closed", actor="r:8")
+        await change_code_status(
+            conn, code_id, CodeStatus.ACTIVE, reason="cleared", actor="r:7", public_base_url=BASE
+        )
+        await change_code_status(
+            conn, code_id, CodeStatus.REVOKED, reason="closed", actor="r:8", public_base_url=BASE
+        )
         with pytest.raises(CodeStateError, match="is revoked; it cannot become active"):
-            await change_code_status(conn, code_id, CodeStatus.ACTIVE, reason="oops", actor="r:8")
+            await change_code_status(
+                conn, code_id, CodeStatus.ACTIVE, reason="oops", actor="r:8", public_base_url=BASE
+            )
         with pytest.raises(InvalidArgument):
-            await change_code_status(conn, code_id, CodeStatus.REVOKED, reason=" ", actor="r:8")
+            await change_code_status(
+                conn, code_id, CodeStatus.REVOKED, reason=" ", actor="r:8", public_base_url=BASE
+            )
         history = await code_history(conn, code_id)
         assert (await find_code(conn, code_id)).status is CodeStatus.REVOKED
     assert [(h.from_status, h.to_status, h.reason, h.actor) for h in history] == [
@@ -135,7 +150,12 @@ async def test_a_status_change_of_an_unknown_code_is_not_found(pool: asyncpg.Poo
     async with pool.acquire() as conn:
         with pytest.raises(NotFoundError):
             await change_code_status(
-                conn, "14ABCDEFGHJKMNPQ", CodeStatus.REVOKED, reason="x", actor="y"
+                conn,
+                "14ABCDEFGHJKMNPQ",
+                CodeStatus.REVOKED,
+                reason="x",
+                actor="y",
+                public_base_url=BASE,
             )
 
 
@@ -153,6 +173,7 @@ async def test_junk_code_ids_give_the_typed_error(pool: asyncpg.Pool, code_id: o
                 CodeStatus.REVOKED,
                 reason="x",
                 actor="y",
+                public_base_url=BASE,
             )
 
 
@@ -168,4 +189,5 @@ async def test_a_typed_code_id_finds_its_code(pool: asyncpg.Pool, keyring: KeyRi
                 "gone",  # type: ignore[arg-type]
                 reason="x",
                 actor="y",
+                public_base_url=BASE,
             )
