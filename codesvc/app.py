@@ -4,35 +4,51 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 
+from codesvc import resolver
 from codesvc.keyring import published_keys
+from codesvc.metrics import CONTENT_TYPE, MetricsMiddleware, ResolverMetrics
 from codesvc.requestlog import RequestLogMiddleware, request_id_var
+from codesvc.resolver import etag_matches, open_resolver_state
 from codesvc.service import (
     BACKEND_ERRORS,
     Resources,
     ServiceConfig,
     health_routes,
-    resources_lifespan,
+    open_resources,
 )
-from public_site.pages import Lang, negotiate_lang, render_error_page, render_home_page
+from public_site.pages import STATIC_DIR, Lang, negotiate_lang, render_error_page, render_home_page
 
 KEYS_PATH = "/.well-known/safecode-keys.json"
 # A scan is a GET; nothing the resolver accepts has a body worth more than this.
 MAX_BODY_BYTES = 16 * 1024
-
-
 # Keys change rarely (rotation); verifiers may keep them this long.
 KEYS_MAX_AGE_SECONDS = 300
 
 
-def create_app(config: ServiceConfig) -> Starlette:
+def create_app(config: ServiceConfig, metrics: ResolverMetrics | None = None) -> Starlette:
+    """The resolver. `metrics` is given when another app (all-in-one) runs its lifespan."""
+    metrics = metrics or ResolverMetrics()
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        async with (
+            open_resources(config) as resources,
+            open_resolver_state(config, resources, metrics) as state,
+        ):
+            yield {"resources": resources, "resolver": state}
+
     async def home(request: Request) -> Response:
         return HTMLResponse(render_home_page(_page_lang(request), api_url="/api/v1"))
 
@@ -55,26 +71,32 @@ def create_app(config: ServiceConfig) -> Starlette:
             return Response(status_code=304, headers=headers)
         return Response(body, media_type="application/jwk-set+json", headers=headers)
 
+    async def metrics_page(_request: Request) -> Response:
+        return Response(metrics.render(), media_type=CONTENT_TYPE)
+
+    scan_routes = [
+        Route(f"/{c}/{{code}}{tail}", resolver.scan, methods=["GET"])
+        for c in ("C", "c")
+        for tail in ("", "/{b}/{batch}", "/{b}/{batch}/{s}/{serial}")
+    ]
     return Starlette(
         routes=[
             Route("/", home, methods=["GET"]),
+            *scan_routes,
+            Route("/lookup", resolver.lookup, methods=["GET"]),
             Route(KEYS_PATH, public_keys, methods=["GET"]),
+            Route("/metrics", metrics_page, methods=["GET"]),
+            Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
             *health_routes(config.pending_migrations),
         ],
-        middleware=[Middleware(RequestLogMiddleware)],
+        middleware=[
+            Middleware(RequestLogMiddleware),
+            Middleware(MetricsMiddleware, metrics=metrics),
+        ],
         exception_handlers={HTTPException: _http_error_page, Exception: _server_error_page},
-        lifespan=resources_lifespan(config),
+        lifespan=lifespan,
         max_body_size=MAX_BODY_BYTES,
     )
-
-
-def etag_matches(if_none_match: str | None, etag: str) -> bool:
-    """Whether an If-None-Match header names this ETag (weak comparison, as RFC 9110 asks)."""
-    if not if_none_match:
-        return False
-    if if_none_match.strip() == "*":
-        return True
-    return any(tag.strip().removeprefix("W/") == etag for tag in if_none_match.split(","))
 
 
 def _page_lang(request: Request) -> Lang:
@@ -83,15 +105,13 @@ def _page_lang(request: Request) -> Lang:
 
 async def _http_error_page(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    lang = _page_lang(request)
     return HTMLResponse(
-        render_error_page(exc.status_code, lang),
+        render_error_page(exc.status_code, _page_lang(request)),
         status_code=exc.status_code,
         headers=dict(exc.headers or {}),
     )
 
 
 async def _server_error_page(request: Request, _exc: Exception) -> Response:
-    lang = _page_lang(request)
     detail = f"Request id: {request_id_var.get()}"
-    return HTMLResponse(render_error_page(500, lang, detail=detail), status_code=500)
+    return HTMLResponse(render_error_page(500, _page_lang(request), detail=detail), status_code=500)

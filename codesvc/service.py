@@ -47,6 +47,10 @@ class ServiceConfig:
     master_key: bytes  # seals the signing keys
     province: str  # GB/T 2260 code of the issuing province
     pending_migrations: PendingMigrations
+    l1_cache_size: int = 10_000
+    l1_cache_ttl_seconds: float = 30.0
+    negative_cache_ttl_seconds: float = 2.0
+    redis_record_ttl_seconds: int = 86_400
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 import codesvc.app
 import registry_api.app
-from codesvc.service import ServiceConfig, open_resources
+from codesvc.metrics import ResolverMetrics
+from codesvc.relay import Relay
+from codesvc.resolver import open_resolver_state
+from codesvc.service import Resources, ServiceConfig, open_resources
 from codesvc.storage import Connection
 from safecode.embedded import ServiceUrls
 from safecode.master_key import load_master_key
@@ -35,11 +40,15 @@ def service_config(
         master_key=load_master_key(settings),
         province=settings.province,
         pending_migrations=pending,
+        l1_cache_size=settings.l1_cache_size,
+        l1_cache_ttl_seconds=settings.l1_cache_ttl_seconds,
+        negative_cache_ttl_seconds=settings.negative_cache_ttl_seconds,
+        redis_record_ttl_seconds=settings.redis_record_ttl_seconds,
     )
 
 
 class AllInOne:
-    """Resolver at `/`, registry under `/api/`, sharing one set of connections.
+    """Resolver at `/`, registry under `/api/` and the relay, sharing one set of connections.
 
     Mounting would strip the prefix the registry's own routes carry, so this forwards
     each request unchanged and runs the lifespan itself: the sub-apps' lifespans do not
@@ -48,7 +57,8 @@ class AllInOne:
 
     def __init__(self, config: ServiceConfig) -> None:
         self.config = config
-        self.resolver = codesvc.app.create_app(config)
+        self.metrics = ResolverMetrics()
+        self.resolver = codesvc.app.create_app(config, self.metrics)
         self.registry = registry_api.app.create_app(config)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -63,8 +73,13 @@ class AllInOne:
         await receive()  # lifespan.startup
         phase = "startup"
         try:
-            async with open_resources(self.config) as resources:
+            async with (
+                open_resources(self.config) as resources,
+                open_resolver_state(self.config, resources, self.metrics) as resolver_state,
+                running_relay(self.config, resources),
+            ):
                 scope["state"]["resources"] = resources
+                scope["state"]["resolver"] = resolver_state
                 await send({"type": "lifespan.startup.complete"})
                 phase = "shutdown"
                 await receive()  # lifespan.shutdown
@@ -73,6 +88,24 @@ class AllInOne:
             await send({"type": f"lifespan.{phase}.failed", "message": str(exc)})
             return
         await send({"type": "lifespan.shutdown.complete"})
+
+
+@asynccontextmanager
+async def running_relay(config: ServiceConfig, resources: Resources) -> AsyncIterator[Relay]:
+    """The relay as a background task of this process, stopped on exit."""
+    relay = Relay(
+        config.database_url,
+        resources.pool,
+        resources.redis,
+        redis_ttl=config.redis_record_ttl_seconds,
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(relay.run(stop))
+    try:
+        yield relay
+    finally:
+        stop.set()
+        await task
 
 
 def resolver_app(settings: Settings, urls: ServiceUrls) -> ASGIApp:

@@ -25,11 +25,17 @@ from codesvc.app import KEYS_PATH
 from codesvc.codes import CodeFormatError, group_code_id, parse_code_or_url
 from codesvc.errors import CodesvcError
 from codesvc.keyring import KeyRing
-from codesvc.service import BACKEND_ERRORS
+from codesvc.relay import Relay
+from codesvc.service import BACKEND_ERRORS, ServiceConfig, open_resources
 from codesvc.signing import verify
 from codesvc.storage import Connection, SigningKeyRow
 from safecode import apps
-from safecode.embedded import EmbeddedPostgres, EmbeddedServiceError, embedded_services
+from safecode.embedded import (
+    EmbeddedPostgres,
+    EmbeddedServiceError,
+    ServiceUrls,
+    embedded_services,
+)
 from safecode.logs import configure_logging
 from safecode.master_key import MasterKeyError, load_master_key
 from safecode.migrations import MigrationError, apply_migrations, discover
@@ -100,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser(
         "serve", help="one unit (uvicorn, worker count from settings); needs both URLs set"
     )
-    serve.add_argument("unit", choices=["resolver", "registry"])
+    serve.add_argument("unit", choices=["resolver", "registry", "relay"])
     serve.set_defaults(command=_serve)
 
     migrate = commands.add_parser("migrate", help="apply the SQL migrations that are not applied")
@@ -175,6 +181,10 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
             "serve needs DATABASE_URL and REDIS_URL; for the embedded servers run "
             "`safecode services` and export what it prints, or use `safecode run`"
         )
+    if args.unit == "relay":
+        urls = ServiceUrls(settings.database_url, settings.redis_url)
+        asyncio.run(_relay_until_stopped(apps.service_config(settings, urls)))
+        return
     port, workers = (
         (settings.resolver_port, settings.resolver_workers)
         if args.unit == "resolver"
@@ -312,6 +322,22 @@ def _services(settings: Settings, _args: argparse.Namespace) -> None:
         print("Embedded PostgreSQL and Redis are running. Press Ctrl-C to stop them.", flush=True)
         while True:
             time.sleep(3600)
+
+
+async def _relay_until_stopped(config: ServiceConfig) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with open_resources(config) as resources:
+        relay = Relay(
+            config.database_url,
+            resources.pool,
+            resources.redis,
+            redis_ttl=config.redis_record_ttl_seconds,
+        )
+        print("relay started (active while it holds the lock, standby otherwise)", flush=True)
+        await relay.run(stop)
 
 
 async def _apply_migrations(database_url: str) -> list[str]:

@@ -1,0 +1,190 @@
+"""Answering a scan: from the path to the right pre-rendered bytes, with the right status.
+
+Junk is refused before any I/O. The presented code is compared with the issued one in
+constant time (Ed25519 is deterministic, so a genuine code matches byte for byte); a
+mismatch gets the "not a genuine code" page and never the product's data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hashlib
+import hmac
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from codesvc.codes import CodeFormatError, group_code_id, parse_code_id, parse_scan_path
+from codesvc.metrics import ResolverMetrics
+from codesvc.negotiation import MEDIA_TYPES, choose_media
+from codesvc.publishing import html_variant
+from codesvc.records import VIEWS
+from codesvc.scancache import BackendUnavailable, ScanCache
+from codesvc.service import Resources, ServiceConfig
+from codesvc.telemetry import ScanCounter
+from public_site.pages import Lang, negotiate_lang, render_error_page
+from public_site.scan_pages import (
+    SCAN_CONTEXT_MARKER,
+    render_not_genuine_page,
+    render_scan_context,
+)
+
+VARY = "Accept, Accept-Language"
+# Browsers may keep a scan page but must ask again each time (a cheap 304 when unchanged):
+# a revocation has to reach the next scan.
+CACHE_CONTROL = "public, no-cache"
+
+
+@dataclass(frozen=True, slots=True)
+class ResolverState:
+    cache: ScanCache
+    counter: ScanCounter
+    public_base_url: str
+
+
+@asynccontextmanager
+async def open_resolver_state(
+    config: ServiceConfig, resources: Resources, metrics: ResolverMetrics
+) -> AsyncIterator[ResolverState]:
+    """The scan cache and counters, with their background tasks (invalidations, flushes)."""
+    cache = ScanCache(
+        resources.pool,
+        resources.redis,
+        l1_size=config.l1_cache_size,
+        l1_ttl=config.l1_cache_ttl_seconds,
+        negative_ttl=config.negative_cache_ttl_seconds,
+        redis_ttl=config.redis_record_ttl_seconds,
+        observe=metrics.observe_layer,
+    )
+    counter = ScanCounter()
+    stop = asyncio.Event()
+    tasks = [
+        asyncio.create_task(cache.follow_invalidations(stop)),
+        asyncio.create_task(counter.flush_every(resources.redis, stop)),
+    ]
+    try:
+        yield ResolverState(cache, counter, config.public_base_url)
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await counter.flush(resources.redis)  # what is counted at shutdown is kept
+
+
+def _lang(request: Request) -> Lang:
+    return negotiate_lang(request.query_params.get("lang"), request.headers.get("accept-language"))
+
+
+@functools.lru_cache(maxsize=64)
+def _page(kind: str, status: int, lang: Lang) -> bytes:
+    if kind == "not_genuine":
+        return render_not_genuine_page(lang).encode()
+    return render_error_page(status, lang, detail=_DETAILS.get(kind, {}).get(lang)).encode()
+
+
+_DETAILS: dict[str, dict[Lang, str]] = {
+    "unknown": {
+        "zh": "登记系统中没有这个安全码。请核对编号，或向供应商询问。",
+        "en": "The registry has no such code. Check the number, or ask the supplier.",
+    },
+    "unpublished": {
+        "zh": "此安全码尚无经审核发布的安全信息。",
+        "en": "This code has no approved safety information published yet.",
+    },
+    "bad_view": {"zh": "没有这个视图。", "en": "There is no such view."},
+    "not_acceptable": {
+        "zh": "可提供 text/html、application/json 或 application/linkset+json。",
+        "en": "Available as text/html, application/json or application/linkset+json.",
+    },
+}
+
+
+def _html(kind: str, status: int, lang: Lang, detail: str | None = None) -> HTMLResponse:
+    body = (
+        render_error_page(status, lang, detail=detail).encode()
+        if detail
+        else _page(kind, status, lang)
+    )
+    return HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+async def scan(request: Request) -> Response:
+    lang = _lang(request)
+    try:
+        target = parse_scan_path(request.url.path)
+    except CodeFormatError as exc:
+        return _html("bad_code", 400, lang, detail=str(exc))
+    view = request.query_params.get("view", "label")
+    if view not in VIEWS:
+        return _html("bad_view", 400, lang)
+    media = choose_media(request.headers.get("accept"))
+    if media is None:
+        return _html("not_acceptable", 406, lang)
+    state: ResolverState = request.state.resolver
+    code_id = target.code.code_id
+    try:
+        found = await state.cache.lookup(
+            code_id, html_variant(view, lang) if media == "html" else media
+        )
+    except BackendUnavailable:
+        return _html("unavailable", 503, lang)
+    if found is None:
+        return _html("unknown", 404, lang)
+    entry, variant = found
+    if not hmac.compare_digest(entry.code_text.encode(), target.code.text.encode()):
+        return _html("not_genuine", 404, lang)
+    if variant is None:
+        return _html("unpublished", 404, lang)
+    state.counter.add(code_id, view if media == "html" else media)
+
+    body, etag = variant.body, variant.etag
+    if media == "html":
+        typed = request.query_params.get("src") == "typed"
+        context = render_scan_context(lang, typed=typed, batch=target.batch, serial=target.serial)
+        body = body.replace(SCAN_CONTEXT_MARKER, context, 1)
+        etag = f'{etag[:-1]}-{hashlib.sha256(context).hexdigest()[:8]}"'
+    canonical = f"{state.public_base_url}/C/{entry.code_text}"
+    headers = {
+        "ETag": etag,
+        "Vary": VARY,
+        "Cache-Control": CACHE_CONTROL,
+        "Link": f'<{canonical}>; rel="linkset"; type="application/linkset+json"',
+        "Content-Language": lang if media == "html" else "zh",
+    }
+    if etag_matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers=headers)
+    status = 410 if entry.status == "revoked" else 200
+    return Response(body, status_code=status, media_type=MEDIA_TYPES[media], headers=headers)
+
+
+async def lookup(request: Request) -> Response:
+    """A code_id typed by a person (printed under the QR) -> 303 to its page, marked typed."""
+    lang = _lang(request)
+    typed = request.query_params.get("id", "")
+    try:
+        code_id = parse_code_id(typed)
+    except CodeFormatError as exc:
+        return _html("bad_code", 400, lang, detail=str(exc))
+    state: ResolverState = request.state.resolver
+    try:
+        found = await state.cache.lookup(code_id, "json")
+    except BackendUnavailable:
+        return _html("unavailable", 503, lang)
+    if found is None:
+        return _html(
+            "unknown", 404, lang, detail=f"{group_code_id(code_id)}: {_DETAILS['unknown'][lang]}"
+        )
+    entry, _ = found
+    return RedirectResponse(f"/C/{entry.code_text}?src=typed&lang={lang}", status_code=303)
+
+
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
+    """Whether If-None-Match names this ETag (weak comparison, as RFC 9110 asks for GET)."""
+    if not if_none_match:
+        return False
+    if if_none_match.strip() == "*":
+        return True
+    return any(tag.strip().removeprefix("W/") == etag for tag in if_none_match.split(","))

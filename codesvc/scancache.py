@@ -1,0 +1,273 @@
+"""The scan path's three layers: in-process LRU (L1), Redis (L2), PostgreSQL behind.
+
+- L1 holds recently scanned codes for `l1_ttl` seconds, `l1_size` codes at most; Redis
+  pub/sub tells every process to drop a code the moment it is republished.
+- Redis holds, per code, a hash of the issued code, its status, its version and the
+  pre-rendered variants. Writes are version-checked: an older entry never overwrites a
+  newer one, whoever writes (the relay, or a resolver filling a miss).
+- PostgreSQL is read on a miss, once per code however many requests miss at once.
+- Unknown code_ids are remembered for `negative_ttl` seconds only, so a code issued a
+  moment later is not hidden for long.
+
+When Redis fails the path goes to PostgreSQL (and skips Redis for a second); when
+PostgreSQL fails too, an expired L1 entry is served rather than nothing; with neither,
+`BackendUnavailable`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import asyncpg
+import redis.asyncio as aioredis
+
+from codesvc import storage
+from codesvc.codes import Code
+from codesvc.errors import CodesvcError
+from codesvc.service import BACKEND_ERRORS
+
+REDIS_KEY_PREFIX = "sc:code:"
+INVALIDATION_CHANNEL = "sc:invalidate"
+_REDIS_PAUSE_SECONDS = 1.0  # after a Redis failure, go straight to PostgreSQL this long
+_POSTGRES_TIMEOUT_SECONDS = 2.0
+
+_log = logging.getLogger(__name__)
+
+# KEYS[1] the code's hash; ARGV: version, ttl, then field, value pairs (version included).
+_STORE_IF_NEWER = """
+local current = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
+if current > tonumber(ARGV[1]) then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 1
+"""
+
+
+class BackendUnavailable(CodesvcError):
+    """Neither Redis nor PostgreSQL could answer, and no copy was held in memory."""
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    body: bytes
+    etag: str
+
+
+@dataclass(slots=True)
+class CodeEntry:
+    code_text: str  # the issued code, to compare with the presented one
+    status: str
+    version: int
+    variants: dict[str, Variant] = field(default_factory=dict)
+    complete: bool = False  # all variants loaded: a missing one means "not published"
+    expires_at: float = 0.0
+
+
+def entry_from_row(row: storage.ScanEntryRow) -> CodeEntry:
+    return CodeEntry(
+        code_text=Code(row.code_id, row.key_id, row.signature).text,
+        status=row.status,
+        version=max((v.version for v in row.variants), default=0),
+        variants={v.name: Variant(v.body, v.etag) for v in row.variants},
+        complete=True,
+    )
+
+
+async def store_in_redis(client: aioredis.Redis, code_id: str, entry: CodeEntry, ttl: int) -> bool:
+    """Write the whole entry unless Redis holds a newer version; True if written."""
+    fields: list[str | bytes | int] = [
+        "code", entry.code_text, "status", entry.status, "version", entry.version,
+    ]  # fmt: skip
+    for name, variant in entry.variants.items():
+        fields += [name, variant.body, f"etag:{name}", variant.etag]
+    written = await client.eval(
+        _STORE_IF_NEWER, 1, REDIS_KEY_PREFIX + code_id, entry.version, ttl, *fields
+    )
+    return bool(written)
+
+
+Observer = Callable[[str], None]  # told which layer answered: l1, redis, postgres, ...
+
+
+class ScanCache:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        client: aioredis.Redis,
+        *,
+        l1_size: int,
+        l1_ttl: float,
+        negative_ttl: float,
+        redis_ttl: int,
+        observe: Observer = lambda layer: None,
+    ) -> None:
+        self._pool = pool
+        self._redis = client
+        self._l1: OrderedDict[str, CodeEntry] = OrderedDict()
+        self._l1_size = l1_size
+        self._l1_ttl = l1_ttl
+        self._unknown: OrderedDict[str, float] = OrderedDict()
+        self._negative_ttl = negative_ttl
+        self._redis_ttl = redis_ttl
+        self._redis_paused_until = 0.0
+        self._loading: dict[str, asyncio.Future[CodeEntry | None]] = {}
+        self._observe = observe
+        # Bumped by every invalidation: a read that began before one must not be kept,
+        # or a process could keep the old record for a whole TTL.
+        self._epoch = 0
+
+    async def lookup(self, code_id: str, variant: str) -> tuple[CodeEntry, Variant | None] | None:
+        """The code's entry and the asked variant (None: the code has no published record),
+        or None for an unknown code_id. Raises `BackendUnavailable`."""
+        now = time.monotonic()
+        if self._unknown.get(code_id, 0.0) > now:
+            self._observe("negative")
+            return None
+        entry = self._l1.get(code_id)
+        if entry is not None and entry.expires_at > now:
+            found = entry.variants.get(variant)
+            if found is not None or entry.complete:
+                self._l1.move_to_end(code_id)
+                self._observe("l1")
+                return entry, found
+        from_redis = await self._from_redis(code_id, variant, now)
+        if from_redis is not None:
+            return from_redis
+        try:
+            loaded = await self._load_once(code_id)
+        except BACKEND_ERRORS as exc:
+            stale = entry.variants.get(variant) if entry is not None else None
+            if entry is not None and (stale is not None or entry.complete):
+                self._observe("stale")
+                return entry, stale
+            self._observe("unavailable")
+            raise BackendUnavailable(f"no store answered for {code_id}") from exc
+        if loaded is None:
+            return None
+        self._observe("postgres")
+        return loaded, loaded.variants.get(variant)
+
+    def invalidate(self, code_id: str) -> None:
+        self._epoch += 1
+        self._l1.pop(code_id, None)
+        self._unknown.pop(code_id, None)
+
+    def clear(self) -> None:
+        self._epoch += 1
+        self._l1.clear()
+        self._unknown.clear()
+
+    async def _from_redis(
+        self, code_id: str, variant: str, now: float
+    ) -> tuple[CodeEntry, Variant | None] | None:
+        if now < self._redis_paused_until:
+            return None
+        key = REDIS_KEY_PREFIX + code_id
+        epoch = self._epoch
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.hmget(key, ["code", "status", "version", variant, f"etag:{variant}"])
+                pipe.expire(key, self._redis_ttl)  # kept while it is read
+                (code, status, version, body, etag), _ = await pipe.execute()
+        except BACKEND_ERRORS:
+            self._redis_paused_until = now + _REDIS_PAUSE_SECONDS
+            _log.warning("Redis failed on the scan path; reading PostgreSQL for a while")
+            return None
+        if code is None:
+            return None
+        found = None if body is None else Variant(body, etag.decode())
+        entry = self._l1.get(code_id)
+        if entry is None or entry.version != int(version):
+            entry = CodeEntry(code.decode(), status.decode(), int(version), {}, complete=False)
+        if found is None:
+            entry.complete = True  # the relay writes all variants at once: none were published
+        else:
+            entry.variants[variant] = found
+        if epoch == self._epoch:
+            self._remember(code_id, entry, now)
+        self._observe("redis")
+        return entry, found
+
+    async def _load_once(self, code_id: str) -> CodeEntry | None:
+        """Read PostgreSQL once for all the requests that missed this code meanwhile."""
+        loading = self._loading.get(code_id)
+        if loading is None:
+            loading = asyncio.ensure_future(self._load(code_id))
+            self._loading[code_id] = loading
+            loading.add_done_callback(lambda _: self._loading.pop(code_id, None))
+        return await asyncio.shield(loading)
+
+    async def _load(self, code_id: str) -> CodeEntry | None:
+        epoch = self._epoch
+        async with self._pool.acquire(timeout=_POSTGRES_TIMEOUT_SECONDS) as conn:
+            row = await asyncio.wait_for(
+                storage.fetch_scan_entry(conn, code_id), _POSTGRES_TIMEOUT_SECONDS
+            )
+        now = time.monotonic()
+        current = epoch == self._epoch
+        if row is None:
+            if current:
+                self._remember_unknown(code_id, now)
+            return None
+        entry = entry_from_row(row)
+        if current:
+            self._remember(code_id, entry, now)
+        if now >= self._redis_paused_until:
+            try:
+                await store_in_redis(self._redis, code_id, entry, self._redis_ttl)
+            except BACKEND_ERRORS:
+                self._redis_paused_until = now + _REDIS_PAUSE_SECONDS
+        return entry
+
+    def _remember(self, code_id: str, entry: CodeEntry, now: float) -> None:
+        if self._l1_size <= 0:
+            return
+        entry.expires_at = now + self._l1_ttl
+        self._l1[code_id] = entry
+        self._l1.move_to_end(code_id)
+        while len(self._l1) > self._l1_size:
+            self._l1.popitem(last=False)
+
+    def _remember_unknown(self, code_id: str, now: float) -> None:
+        if self._negative_ttl <= 0:
+            return
+        self._unknown[code_id] = now + self._negative_ttl
+        self._unknown.move_to_end(code_id)
+        while len(self._unknown) > max(self._l1_size, 1000):
+            self._unknown.popitem(last=False)
+
+    async def follow_invalidations(self, stop: asyncio.Event) -> None:
+        """Drop codes as the relay announces them, until `stop`; reconnects by itself.
+
+        On every (re)subscription the whole L1 is dropped: announcements made while
+        disconnected were missed.
+        """
+        while not stop.is_set():
+            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(INVALIDATION_CHANNEL)
+                self.clear()
+                while not stop.is_set():
+                    message = await pubsub.get_message(timeout=0.5)
+                    if message is not None:
+                        data = message["data"]
+                        self.invalidate(data.decode() if isinstance(data, bytes) else str(data))
+            except BACKEND_ERRORS:
+                await _sleep_unless(stop, 0.5)
+            finally:
+                try:
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                except BACKEND_ERRORS:
+                    _log.debug("closing a broken pub/sub connection failed")
+
+
+async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
