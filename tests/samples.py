@@ -51,7 +51,7 @@ def sample_record(revision: str = "1.0", product_zh: str = "丙酮") -> dict[str
                         "code": "P210",
                         "text": {
                             "zh": "远离热源、火花、明火、热表面。禁止吸烟。",
-                            "en": "Keep away from heat, sparks, open flames, hot surfaces. No smoking.",
+                            "en": "Keep away from heat, sparks, open flames. No smoking.",
                         },
                     }
                 ],
