@@ -8,6 +8,7 @@ mismatch gets the "not a genuine code" page and never the product's data.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import hashlib
 import hmac
@@ -66,6 +67,9 @@ async def open_resolver_state(
         asyncio.create_task(cache.follow_invalidations(stop)),
         asyncio.create_task(counter.flush_every(resources.redis, stop)),
     ]
+    # Serve once invalidations are followed (subscribing drops L1), unless Redis is down.
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(cache.subscribed.wait(), 1.0)
     try:
         yield ResolverState(cache, counter, config.public_base_url)
     finally:

@@ -119,6 +119,7 @@ class ScanCache:
         self._redis_paused_until = 0.0
         self._loading: dict[str, asyncio.Future[CodeEntry | None]] = {}
         self._observe = observe
+        self.subscribed = asyncio.Event()  # set while following invalidations
         # Bumped by every invalidation: a read that began before one must not be kept,
         # or a process could keep the old record for a whole TTL.
         self._epoch = 0
@@ -254,12 +255,14 @@ class ScanCache:
             try:
                 await pubsub.subscribe(INVALIDATION_CHANNEL)
                 self.clear()
+                self.subscribed.set()
                 while not stop.is_set():
                     message = await pubsub.get_message(timeout=0.5)
                     if message is not None:
                         data = message["data"]
                         self.invalidate(data.decode() if isinstance(data, bytes) else str(data))
             except BACKEND_ERRORS:
+                self.subscribed.clear()
                 await _sleep_unless(stop, 0.5)
             finally:
                 try:

@@ -55,11 +55,13 @@ class EmbeddedPostgres:
         with warnings.catch_warnings():
             # platformdirs warns when XDG_RUNTIME_DIR is unset, as on servers and CI.
             warnings.simplefilter("ignore")
-            from pgserver.postgres_server import get_server
+            from pgserver.postgres_server import PostgresServer, get_server
             from pgserver.utils import PostmasterInfo
 
         info = PostmasterInfo.read_from_pgdata(self.pgdata) if self.pgdata.exists() else None
         already_running = info is not None and info.is_running()
+        # pgserver keeps one handle per folder and would hand back a stopped server's.
+        PostgresServer._instances.pop(self.pgdata.resolve(), None)
         try:
             # cleanup_mode=None: pgserver's own atexit hook must not decide when it stops.
             server = get_server(self.pgdata, cleanup_mode=None)

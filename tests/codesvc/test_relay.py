@@ -12,8 +12,7 @@ import pytest
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from codesvc.codes import Code
-from codesvc.issuance import issue_code
+from codesvc.issuance import find_code, issue_code
 from codesvc.keyring import KeyRing
 from codesvc.publishing import publish
 from codesvc.relay import Relay
@@ -151,8 +150,8 @@ async def test_metrics_count_requests_and_cache_layers(
     code_id = await _issue_and_publish(pool, keyring, "1.0")
     await Relay(service_urls.database_url, pool, redis_client, redis_ttl=600).drain()
     async with pool.acquire() as conn:
-        row = await conn.fetchrow("SELECT key_id, signature FROM codes WHERE code_id = $1", code_id)
-    code = Code(code_id, row["key_id"], row["signature"]).text
+        issued = await find_code(conn, code_id)
+    code = issued.code.text
     for _ in range(3):
         assert (await resolver_client.get(f"/C/{code}")).status_code == 200
     await resolver_client.get("/C/junk")

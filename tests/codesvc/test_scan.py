@@ -7,12 +7,15 @@ import dataclasses
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import asyncpg
 import httpx
 import pytest
 import redis.asyncio as aioredis
 from asgi_lifespan import LifespanManager
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import codesvc.app
 from codesvc.codes import group_code_id
@@ -311,3 +314,46 @@ async def test_a_bad_record_is_refused_naming_every_field(world: World) -> None:
         "transport.un_number",
         "sds",
     }
+
+
+_CHAR = st.characters(blacklist_categories=["Cs"])
+_SEGMENT = st.text(
+    alphabet=st.characters(blacklist_categories=["Cs"], blacklist_characters="/?#%"), max_size=25
+)
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+async def test_no_scan_path_query_or_header_gives_a_server_error(
+    published_code: str, resolver_client: httpx.AsyncClient, data: st.DataObject
+) -> None:
+    code = published_code
+    position = data.draw(st.integers(0, len(code) - 1))
+    code_variant = data.draw(
+        st.sampled_from(
+            [
+                code,
+                code.lower(),
+                code[:position],
+                code[:position] + data.draw(_CHAR) + code[position + 1 :],
+                data.draw(_SEGMENT),
+            ]
+        )
+    )
+    prefix = data.draw(st.sampled_from(["/C/", "/c/", "/C//", "/lookup?id="]))
+    tail = "/".join(data.draw(st.lists(_SEGMENT, max_size=5)))
+    query = data.draw(st.sampled_from(["", "?view=", "?view=sds&lang=", "?src=typed&lang=xx"]))
+    query += quote(data.draw(st.text(_CHAR, max_size=10)))
+    accept = data.draw(st.sampled_from(["", "*/*", "application/json;q=2", "text/*;q=0", "é"]))
+    target = quote(prefix + code_variant + ("/" + tail if tail else ""), safe="/?=&%") + query
+    response = await resolver_client.get(
+        "http://testserver" + target, headers={b"Accept": accept.encode()}
+    )
+    assert response.status_code < 500, (target, response.text[:300])
+
+
+@pytest.fixture
+async def published_code(world: World) -> str:
+    return await world.publish()
