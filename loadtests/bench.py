@@ -17,8 +17,9 @@ from dataclasses import dataclass
 import httpx
 
 from loadtests.bench_codes import codes_section, print_codes_table
+from loadtests.bench_scan import print_scan_table, scan_section
 from loadtests.product import running_product
-from safecode.embedded import EmbeddedPostgres
+from safecode.embedded import EmbeddedPostgres, EmbeddedRedis
 from safecode.settings import load_settings
 
 
@@ -81,7 +82,7 @@ async def http_section(base_url: str, requests: int, concurrency: int) -> list[M
         ]
 
 
-SECTIONS = ("http", "codes")
+SECTIONS = ("http", "codes", "scan")
 
 
 def main() -> None:
@@ -90,6 +91,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=3000, help="requests per endpoint")
     parser.add_argument("--concurrency", type=int, default=16, help="requests in flight")
     parser.add_argument("--codes", type=int, default=500, help="codes per issuing case")
+    parser.add_argument("--scan-seconds", type=int, default=5, help="wrk time per scan case")
+    parser.add_argument("--scan-codes", type=int, default=3000, help="codes published for scans")
     args = parser.parse_args()
     sections = args.section or list(SECTIONS)
     settings = load_settings()
@@ -99,10 +102,14 @@ def main() -> None:
             print(f"{args.concurrency} in flight")
             rows = asyncio.run(http_section(base_url, args.requests, args.concurrency))
             print_table("http: the same server, side by side", rows)
+        # The product's own servers: the ones it was started on, embedded or not.
+        server_url = settings.database_url or EmbeddedPostgres(settings.data_dir).start()
+        redis_url = settings.redis_url or EmbeddedRedis(settings.data_dir).start()
         if "codes" in sections:
-            # The product's own PostgreSQL: the one it was started on, embedded or not.
-            server_url = settings.database_url or EmbeddedPostgres(settings.data_dir).start()
             print_codes_table(asyncio.run(codes_section(server_url, args.codes)))
+        if "scan" in sections:
+            results = scan_section(server_url, redis_url, args.scan_seconds, args.scan_codes)
+            print_scan_table(results, args.scan_codes)
 
 
 if __name__ == "__main__":

@@ -19,10 +19,10 @@ from codesvc.keyring import KeyRing
 from codesvc.publishing import publish
 from codesvc.relay import Relay
 from safecode.apps import service_config
+from safecode.demo import sample_record
 from safecode.embedded import EmbeddedPostgres, EmbeddedRedis, ServiceUrls
 from safecode.migrations import apply_migrations, discover
 from safecode.settings import Settings
-from tests.samples import sample_record
 
 pytestmark = pytest.mark.slow
 BASE = "http://127.0.0.1:8000"

@@ -18,8 +18,8 @@ from codesvc.publishing import publish
 from codesvc.relay import Relay
 from codesvc.scancache import REDIS_KEY_PREFIX, CodeEntry, Variant, store_in_redis
 from codesvc.telemetry import ScanCounter, move_counts_to_postgres
+from safecode.demo import sample_record
 from safecode.embedded import ServiceUrls
-from tests.samples import sample_record
 
 BASE = "http://127.0.0.1:8000"
 CLOSED_REDIS = "redis://127.0.0.1:1/0"

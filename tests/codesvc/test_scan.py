@@ -25,9 +25,9 @@ from codesvc.publishing import publish
 from codesvc.records import RecordError
 from codesvc.relay import Relay
 from safecode.apps import service_config
+from safecode.demo import sample_record
 from safecode.embedded import ServiceUrls
 from safecode.settings import Settings
-from tests.samples import sample_record
 
 BASE = "http://127.0.0.1:8000"  # the test settings' PUBLIC_BASE_URL
 

@@ -1,4 +1,6 @@
-"""A realistic public record (acetone), as the registry would hand it to `publish`."""
+"""Demo data: a realistic public record (acetone), as the registry hands one to `publish`.
+
+Used by the tests, the benchmarks and the demo that `safecode run` can show."""
 
 from __future__ import annotations
 
