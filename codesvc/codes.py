@@ -40,6 +40,7 @@ PROVINCE_CODES = frozenset(
     | {"65", "71", "81", "82"}
 )
 _EXTENSION = re.compile(r"[0-9A-Z-]{1,20}")
+_CODE_SHAPE = re.compile(f"[{CROCKFORD}]{{{CODE_LENGTH}}}")
 _MAX_INPUT = 512  # longer than any code or scan URL; refused before any other work
 
 
@@ -65,11 +66,23 @@ class Code:
 
 @dataclass(frozen=True, slots=True)
 class ScanTarget:
-    """What a scan path names: a code, and optionally a batch and an item serial in it."""
+    """What a scan path names: a code, and optionally a batch and an item serial in it.
 
-    code: Code
+    The code is kept as checked, normalised text: the resolver compares it with the issued
+    code as it is, without decoding the signature (that is for offline verification).
+    """
+
+    text: str
     batch: str | None = None
     serial: str | None = None
+
+    @property
+    def code_id(self) -> str:
+        return self.text[:CODE_ID_LENGTH]
+
+    @property
+    def code(self) -> Code:
+        return parse_code(self.text)
 
 
 def signed_message(code_id: str, key_id: str) -> bytes:
@@ -124,6 +137,20 @@ def parse_code(text: str) -> Code:
     return Code(code_id, key_id, decode_signature(code[CODE_ID_LENGTH + KEY_ID_LENGTH :]))
 
 
+def check_code_text(text: str) -> str:
+    """The code in normalised form (upper case, aliases applied), checked as `parse_code`
+    checks it but without decoding the signature: the scan path's fast check."""
+    if isinstance(text, str) and len(text) <= _MAX_INPUT:
+        code = normalise(text.strip())
+        if (
+            _CODE_SHAPE.fullmatch(code)
+            and code[:2] in PROVINCE_CODES
+            and not CROCKFORD.index(code[-1]) & 0b111
+        ):
+            return code
+    return parse_code(text).text  # raises the error that names the part
+
+
 def parse_code_id(text: str) -> str:
     """A code_id as a person types it: any case, aliases, with or without dashes and spaces."""
     if not isinstance(text, str):
@@ -169,7 +196,7 @@ def parse_scan_path(path: str) -> ScanTarget:
     parts = path.rstrip("/").split("/")
     if len(parts) < 3 or parts[0] != "" or parts[1] not in ("C", "c"):
         raise CodeFormatError("path", "must start with /C/ followed by the code")
-    code = parse_code(parts[2])
+    code = check_code_text(parts[2])
     rest = parts[3:]
     if not rest:
         return ScanTarget(code)
@@ -190,7 +217,7 @@ def parse_code_or_url(text: str) -> ScanTarget:
         raise CodeFormatError("code", "must be text")
     stripped = text.strip()
     if "/" not in stripped:
-        return ScanTarget(parse_code(stripped))
+        return ScanTarget(check_code_text(stripped))
     if "://" in stripped:
         try:
             stripped = urlsplit(stripped).path

@@ -5,6 +5,7 @@ with its own counts; scrape each process, or sum them)."""
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -46,8 +47,23 @@ class ResolverMetrics:
             registry=self.registry,
         )  # fmt: skip
 
+        # labels() looks its child up on every call; the scan path keeps them instead.
+        self._request_children: dict[tuple[str, int], tuple[Any, Any]] = {}
+        self._layer_children: dict[str, Any] = {}
+
     def observe_layer(self, layer: str) -> None:
-        self.cache.labels(layer).inc()
+        child = self._layer_children.get(layer)
+        if child is None:
+            child = self._layer_children[layer] = self.cache.labels(layer)
+        child.inc()
+
+    def observe_request(self, route: str, status: int, seconds: float) -> None:
+        children = self._request_children.get((route, status))
+        if children is None:
+            children = (self.requests.labels(route, str(status)), self.latency.labels(route))
+            self._request_children[(route, status)] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
@@ -74,6 +90,5 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, record_status)
         finally:
-            route = route_label(scope["path"])
-            self.metrics.requests.labels(route, str(status)).inc()
-            self.metrics.latency.labels(route).observe(time.perf_counter() - started)
+            elapsed = time.perf_counter() - started
+            self.metrics.observe_request(route_label(scope["path"]), status, elapsed)

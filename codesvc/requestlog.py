@@ -9,8 +9,8 @@ from __future__ import annotations
 import contextvars
 import logging
 import re
+import secrets
 import time
-import uuid
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -78,4 +78,4 @@ def _request_id(scope: Scope) -> str:
             if _SANE_REQUEST_ID.fullmatch(candidate):
                 return candidate
             break
-    return uuid.uuid4().hex
+    return secrets.token_hex(16)

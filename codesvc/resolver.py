@@ -82,11 +82,13 @@ def _lang(request: Request) -> Lang:
     return negotiate_lang(request.query_params.get("lang"), request.headers.get("accept-language"))
 
 
-@functools.lru_cache(maxsize=64)
-def _page(kind: str, status: int, lang: Lang) -> bytes:
+@functools.lru_cache(maxsize=512)
+def _page(kind: str, status: int, lang: Lang, detail: str | None) -> bytes:
+    """Error pages are few (the details come from a bounded set of messages): render once."""
     if kind == "not_genuine":
         return render_not_genuine_page(lang).encode()
-    return render_error_page(status, lang, detail=_DETAILS.get(kind, {}).get(lang)).encode()
+    text = detail or _DETAILS.get(kind, {}).get(lang)
+    return render_error_page(status, lang, detail=text).encode()
 
 
 _DETAILS: dict[str, dict[Lang, str]] = {
@@ -107,18 +109,23 @@ _DETAILS: dict[str, dict[Lang, str]] = {
 
 
 def _html(kind: str, status: int, lang: Lang, detail: str | None = None) -> HTMLResponse:
-    body = (
-        render_error_page(status, lang, detail=detail).encode()
-        if detail
-        else _page(kind, status, lang)
-    )
+    body = _page(kind, status, lang, detail)
     return HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+@functools.lru_cache(maxsize=4096)
+def _scan_context(
+    lang: Lang, typed: bool, batch: str | None, serial: str | None
+) -> tuple[bytes, str]:
+    """The context line spliced into a page, and what it adds to the page's ETag."""
+    context = render_scan_context(lang, typed=typed, batch=batch, serial=serial)
+    return context, hashlib.sha256(context).hexdigest()[:8]
 
 
 async def scan(request: Request) -> Response:
     lang = _lang(request)
     try:
-        target = parse_scan_path(request.url.path)
+        target = parse_scan_path(request.scope["path"])
     except CodeFormatError as exc:
         return _html("bad_code", 400, lang, detail=str(exc))
     view = request.query_params.get("view", "label")
@@ -128,7 +135,7 @@ async def scan(request: Request) -> Response:
     if media is None:
         return _html("not_acceptable", 406, lang)
     state: ResolverState = request.state.resolver
-    code_id = target.code.code_id
+    code_id = target.code_id
     try:
         found = await state.cache.lookup(
             code_id, html_variant(view, lang) if media == "html" else media
@@ -138,7 +145,7 @@ async def scan(request: Request) -> Response:
     if found is None:
         return _html("unknown", 404, lang)
     entry, variant = found
-    if not hmac.compare_digest(entry.code_text.encode(), target.code.text.encode()):
+    if not hmac.compare_digest(entry.code_text.encode(), target.text.encode()):
         return _html("not_genuine", 404, lang)
     if variant is None:
         return _html("unpublished", 404, lang)
@@ -147,9 +154,9 @@ async def scan(request: Request) -> Response:
     body, etag = variant.body, variant.etag
     if media == "html":
         typed = request.query_params.get("src") == "typed"
-        context = render_scan_context(lang, typed=typed, batch=target.batch, serial=target.serial)
+        context, suffix = _scan_context(lang, typed, target.batch, target.serial)
         body = body.replace(SCAN_CONTEXT_MARKER, context, 1)
-        etag = f'{etag[:-1]}-{hashlib.sha256(context).hexdigest()[:8]}"'
+        etag = f'{etag[:-1]}-{suffix}"'
     canonical = f"{state.public_base_url}/C/{entry.code_text}"
     headers = {
         "ETag": etag,

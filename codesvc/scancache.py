@@ -173,17 +173,18 @@ class ScanCache:
         key = REDIS_KEY_PREFIX + code_id
         epoch = self._epoch
         try:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                pipe.hmget(key, ["code", "status", "version", variant, f"etag:{variant}"])
-                pipe.expire(key, self._redis_ttl)  # kept while it is read
-                (code, status, version, body, etag), _ = await pipe.execute()
+            # The client returns bytes (no decode_responses): the bodies are bytes.
+            fields: list[bytes | None] = await self._redis.hmget(  # type: ignore[assignment]
+                key, ["code", "status", "version", variant, f"etag:{variant}"]
+            )
         except BACKEND_ERRORS:
             self._redis_paused_until = now + _REDIS_PAUSE_SECONDS
             _log.warning("Redis failed on the scan path; reading PostgreSQL for a while")
             return None
-        if code is None:
+        code, status, version, body, etag = fields
+        if code is None or status is None or version is None:
             return None
-        found = None if body is None else Variant(body, etag.decode())
+        found = None if body is None or etag is None else Variant(body, etag.decode())
         entry = self._l1.get(code_id)
         if entry is None or entry.version != int(version):
             entry = CodeEntry(code.decode(), status.decode(), int(version), {}, complete=False)

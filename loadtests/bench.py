@@ -92,7 +92,12 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16, help="requests in flight")
     parser.add_argument("--codes", type=int, default=500, help="codes per issuing case")
     parser.add_argument("--scan-seconds", type=int, default=5, help="wrk time per scan case")
-    parser.add_argument("--scan-codes", type=int, default=3000, help="codes published for scans")
+    parser.add_argument(
+        "--scan-codes",
+        type=int,
+        default=60_000,
+        help="codes published for scans (misses need many)",
+    )
     args = parser.parse_args()
     sections = args.section or list(SECTIONS)
     settings = load_settings()

@@ -163,30 +163,42 @@ def resolver_process(database_url: str, redis_url: str, **env: str) -> Iterator[
 
 
 async def _prepare(database_url: str, redis_url: str, codes: int) -> list[str]:
-    """Publish `codes` codes in the bench database; the first 100 are copied to Redis."""
+    """`codes` published codes; the first 100 copied to Redis as the relay would.
+
+    One code is published for real; the others get copies of its variants in SQL, which
+    takes seconds instead of minutes. Their pages name the first code, which changes
+    nothing the resolver does per request.
+    """
     conn = await asyncpg.connect(database_url)
     try:
         await apply_migrations(conn, discover())
         keyring = KeyRing(os.urandom(32))
-        issued = await issue_codes(
-            conn, [f"bench/{i}" for i in range(codes)], keyring=keyring, province="14"
+        texts = []
+        for start in range(0, codes, 10_000):
+            subjects = [f"bench/{i}" for i in range(start, min(codes, start + 10_000))]
+            issued = await issue_codes(conn, subjects, keyring=keyring, province="14")
+            texts += [item.code.text for item in issued.values()]
+        await publish(conn, texts[0][:16], sample_record(), public_base_url=BASE_URL)
+        await conn.execute(
+            """
+            INSERT INTO published_variants (code_id, name, version, body, etag)
+            SELECT c.code_id, v.name, v.version, v.body, v.etag
+            FROM codes c CROSS JOIN published_variants v
+            WHERE v.code_id = $1 AND c.code_id <> $1
+            """,
+            texts[0][:16],
         )
-        record = sample_record()
-        for item in issued.values():
-            await publish(conn, item.code.code_id, record, public_base_url=BASE_URL)
-        await conn.execute("DELETE FROM cache_outbox")  # copied below, only the first 100
+        await conn.execute("DELETE FROM cache_outbox")
+        await conn.executemany(
+            "INSERT INTO cache_outbox (code_id, version) VALUES ($1, 1)",
+            [(text[:16],) for text in texts[:100]],
+        )
     finally:
         await conn.close()
-    texts = [item.code.text for item in issued.values()]
     client = aioredis.Redis.from_url(redis_url)
     pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
     try:
-        await client.delete(*(REDIS_KEY_PREFIX + t[:16] for t in texts))
-        async with pool.acquire() as pooled:
-            await pooled.executemany(
-                "INSERT INTO cache_outbox (code_id, version) VALUES ($1, 1)",
-                [(text[:16],) for text in texts[:100]],
-            )
+        await _forget(redis_url, texts)
         await Relay(database_url, pool, client, redis_ttl=3600).drain()
     finally:
         await pool.close()
@@ -197,7 +209,8 @@ async def _prepare(database_url: str, redis_url: str, codes: int) -> list[str]:
 async def _forget(redis_url: str, texts: list[str]) -> None:
     client = aioredis.Redis.from_url(redis_url)
     try:
-        await client.delete(*(REDIS_KEY_PREFIX + t[:16] for t in texts))
+        for start in range(0, len(texts), 1000):
+            await client.delete(*(REDIS_KEY_PREFIX + t[:16] for t in texts[start : start + 1000]))
     finally:
         await client.aclose()
 

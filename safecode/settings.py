@@ -86,7 +86,9 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(
         "L1_CACHE_TTL_SECONDS", "30", "how long a process keeps a record without asking Redis"
     ),
-    Variable("REDIS_RECORD_TTL_SECONDS", "86400", "how long Redis keeps a record not read since"),
+    Variable(
+        "REDIS_RECORD_TTL_SECONDS", "86400", "how long Redis keeps a record after it was written"
+    ),
     Variable(
         "NEGATIVE_CACHE_TTL_SECONDS",
         "2",
