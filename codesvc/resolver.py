@@ -75,6 +75,7 @@ async def open_resolver_state(
     finally:
         stop.set()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await cache.close()
         await counter.flush(resources.redis)  # what is counted at shutdown is kept
 
 

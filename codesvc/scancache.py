@@ -120,6 +120,7 @@ class ScanCache:
         self._loading: dict[str, asyncio.Future[CodeEntry | None]] = {}
         self._observe = observe
         self.subscribed = asyncio.Event()  # set while following invalidations
+        self._fills: set[asyncio.Task[None]] = set()  # held so they are not collected
         # Bumped by every invalidation: a read that began before one must not be kept,
         # or a process could keep the old record for a whole TTL.
         self._epoch = 0
@@ -154,6 +155,10 @@ class ScanCache:
             return None
         self._observe("postgres")
         return loaded, loaded.variants.get(variant)
+
+    async def close(self) -> None:
+        """Let copies to Redis that are under way finish."""
+        await asyncio.gather(*self._fills, return_exceptions=True)
 
     def invalidate(self, code_id: str) -> None:
         self._epoch += 1
@@ -209,8 +214,8 @@ class ScanCache:
     async def _load(self, code_id: str) -> CodeEntry | None:
         epoch = self._epoch
         async with self._pool.acquire(timeout=_POSTGRES_TIMEOUT_SECONDS) as conn:
-            row = await asyncio.wait_for(
-                storage.fetch_scan_entry(conn, code_id), _POSTGRES_TIMEOUT_SECONDS
+            row = await storage.fetch_scan_entry(
+                conn, code_id, query_timeout=_POSTGRES_TIMEOUT_SECONDS
             )
         now = time.monotonic()
         current = epoch == self._epoch
@@ -222,11 +227,17 @@ class ScanCache:
         if current:
             self._remember(code_id, entry, now)
         if now >= self._redis_paused_until:
-            try:
-                await store_in_redis(self._redis, code_id, entry, self._redis_ttl)
-            except BACKEND_ERRORS:
-                self._redis_paused_until = now + _REDIS_PAUSE_SECONDS
+            # Off the request's path: the answer does not wait for Redis to take a copy.
+            fill = asyncio.create_task(self._fill_redis(code_id, entry))
+            self._fills.add(fill)
+            fill.add_done_callback(self._fills.discard)
         return entry
+
+    async def _fill_redis(self, code_id: str, entry: CodeEntry) -> None:
+        try:
+            await store_in_redis(self._redis, code_id, entry, self._redis_ttl)
+        except BACKEND_ERRORS:
+            self._redis_paused_until = time.monotonic() + _REDIS_PAUSE_SECONDS
 
     def _remember(self, code_id: str, entry: CodeEntry, now: float) -> None:
         if self._l1_size <= 0:

@@ -357,7 +357,9 @@ async def replace_variants(
 # --- the scan path and the relay --------------------------------------------------------
 
 
-async def fetch_scan_entry(conn: Connection, code_id: str) -> ScanEntryRow | None:
+async def fetch_scan_entry(
+    conn: Connection, code_id: str, *, query_timeout: float | None = None
+) -> ScanEntryRow | None:
     """The code and all its variants in one round trip; None for an unknown code_id."""
     rows = await conn.fetch(
         """
@@ -366,6 +368,7 @@ async def fetch_scan_entry(conn: Connection, code_id: str) -> ScanEntryRow | Non
         WHERE c.code_id = $1
         """,
         code_id,
+        timeout=query_timeout,
     )
     if not rows:
         return None
