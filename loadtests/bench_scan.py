@@ -162,7 +162,7 @@ def resolver_process(database_url: str, redis_url: str, **env: str) -> Iterator[
         process.wait(30)
 
 
-async def _prepare(database_url: str, redis_url: str, codes: int) -> list[str]:
+async def prepare_codes(database_url: str, redis_url: str, codes: int) -> list[str]:
     """`codes` published codes; the first 100 copied to Redis as the relay would.
 
     One code is published for real; the others get copies of its variants in SQL, which
@@ -230,9 +230,10 @@ def scan_section(server_url: str, redis_url: str, seconds: int, codes: int) -> l
     asyncio.run(admin(f'CREATE DATABASE "{database}"'))
     try:
         print(f"publishing {codes} codes for the scan bench ...", flush=True)
-        texts = asyncio.run(_prepare(database_url, redis_url, codes))
+        texts = asyncio.run(prepare_codes(database_url, redis_url, codes))
         hot = [f"/C/{t}" for t in texts[:100]]
-        forged = [f"/C/{t[:-5]}{'ABCDE' if t[-5:] != 'ABCDE' else 'FGHJK'}" for t in texts[:100]]
+        # One signature character changed in the middle: well formed, not what was issued.
+        forged = [f"/C/{t[:-20]}{'A' if t[-20] != 'A' else 'B'}{t[-19:]}" for t in texts[:100]]
         junk = ["/C/not-a-code", "/C/" + "U" * 121, "/C/14ABC/B/x_y", "/c/%FF"]
         results = []
         with tempfile.TemporaryDirectory() as tmp_dir:
