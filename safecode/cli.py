@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import signal
 import socket
 import sys
@@ -18,6 +19,7 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 
 import asyncpg
+import segno
 import uvicorn
 from starlette.types import ASGIApp
 
@@ -30,6 +32,7 @@ from codesvc.service import BACKEND_ERRORS, ServiceConfig, open_resources
 from codesvc.signing import verify
 from codesvc.storage import Connection, SigningKeyRow
 from safecode import apps
+from safecode.demo import ensure_demo_code
 from safecode.embedded import (
     EmbeddedPostgres,
     EmbeddedServiceError,
@@ -156,6 +159,16 @@ def _run(settings: Settings, _args: argparse.Namespace) -> None:
         settings.data_dir, database_url=settings.database_url, redis_url=settings.redis_url
     ) as urls:
         asyncio.run(_apply_migrations(urls.database_url))
+        demo_url = None
+        if settings.database_url is None:  # a laptop on its embedded database: show a demo
+            demo_url = asyncio.run(
+                ensure_demo_code(
+                    urls.database_url,
+                    master_key=load_master_key(settings),
+                    public_base_url=settings.public_base_url,
+                    province=settings.province,
+                )
+            )
         app = apps.all_in_one_app(settings, urls)
         embedded = [
             name
@@ -171,6 +184,8 @@ def _run(settings: Settings, _args: argparse.Namespace) -> None:
         ]
         if embedded:
             banner.append(f"  embedded   {' and '.join(embedded)}, data in {settings.data_dir}")
+        if demo_url is not None:
+            banner += ["", f"  demo scan  {demo_url}", _terminal_qr(demo_url)]
         banner.append("Press Ctrl-C to stop.")
         asyncio.run(_serve_until_stopped(app, settings.host, settings.port, banner))
 
@@ -373,6 +388,13 @@ async def _serve_until_stopped(app: ASGIApp, host: str, port: int, banner: list[
     await server.serve()
     if not server.started:
         raise CommandError(f"could not serve on {host}:{port} (see the log above)")
+
+
+def _terminal_qr(url: str) -> str:
+    """The QR symbol drawn with block characters, for a phone to scan off the screen."""
+    out = io.StringIO()
+    segno.make(url, error="m", boost_error=False).terminal(out=out, compact=True)
+    return out.getvalue()
 
 
 def _url_host(host: str) -> str:

@@ -57,8 +57,9 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     Variable(
         "PUBLIC_BASE_URL",
-        "http://127.0.0.1:8000",
-        "scheme and host that printed QR codes point to (scan URLs are {this}/C/{code})",
+        None,
+        "scheme and host printed QR codes point to (scan URLs are {this}/C/{code});"
+        " unset: http://127.0.0.1:{PORT}",
     ),
     Variable(
         "SAFECODE_MASTER_KEY",
@@ -149,18 +150,20 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     database_url = read("DATABASE_URL")
     redis_url = read("REDIS_URL")
     master_key = read("SAFECODE_MASTER_KEY")
+    port = parse("PORT", _port)
+    public_base_url = read("PUBLIC_BASE_URL") or f"http://127.0.0.1:{port}"
     return Settings(
         database_url=None if database_url is None else _postgres_url("DATABASE_URL", database_url),
         database_pool_size=_int_between(
             "DATABASE_POOL_SIZE", required("DATABASE_POOL_SIZE"), 1, 500
         ),
         redis_url=None if redis_url is None else _redis_url("REDIS_URL", redis_url),
-        public_base_url=parse("PUBLIC_BASE_URL", _public_base_url),
+        public_base_url=_public_base_url("PUBLIC_BASE_URL", public_base_url),
         master_key=None if master_key is None else _master_key("SAFECODE_MASTER_KEY", master_key),
         province=parse("SAFECODE_PROVINCE", _province),
         data_dir=Path(required("SAFECODE_DATA_DIR")).expanduser().resolve(),
         host=parse("HOST", _host),
-        port=parse("PORT", _port),
+        port=port,
         resolver_port=parse("RESOLVER_PORT", _port),
         registry_port=parse("REGISTRY_PORT", _port),
         resolver_workers=_int_between("RESOLVER_WORKERS", required("RESOLVER_WORKERS"), 1, 256),

@@ -73,7 +73,9 @@ class RunningProduct:
             try:
                 if httpx.get(f"{self.base_url}/healthz", timeout=1).status_code == 200:
                     assert isinstance(self.process.stdout, io.BufferedReader)
-                    banner: bytes = self.process.stdout.read1(4096)
+                    banner = b""
+                    while b"Press Ctrl-C to stop." not in banner:
+                        banner += self.process.stdout.read1(65536)
                     return banner.decode()
             except httpx.TransportError:
                 pass
@@ -136,6 +138,12 @@ def test_run_serves_keeps_its_data_and_leaves_nothing_behind(
     try:
         banner = first.wait_until_serving()
         assert f"http://127.0.0.1:{first.port}/" in banner
+        # On its embedded database it shows a demo code, ready to scan.
+        demo_url = next(line.split()[-1] for line in banner.splitlines() if "demo scan" in line)
+        assert demo_url.startswith(first.base_url.upper())  # PUBLIC_BASE_URL follows PORT
+        demo = httpx.get(demo_url, timeout=5)
+        assert demo.status_code == 200
+        assert "丙酮" in demo.text
         ready = httpx.get(f"{first.base_url}/readyz", timeout=5)
         assert ready.status_code == 200, ready.text
         assert httpx.get(f"{first.base_url}/api/v1", timeout=5).status_code == 200

@@ -23,6 +23,7 @@ def test_an_empty_environment_gives_the_documented_defaults() -> None:
     assert (settings.port, settings.resolver_port, settings.registry_port) == (8000, 8000, 8001)
     assert settings.data_dir == Path("./var").resolve()
     assert settings.log_level == "INFO"
+    assert load_settings({"PORT": "9000"}).public_base_url == "http://127.0.0.1:9000"
 
 
 def test_values_are_read_and_trimmed() -> None:
