@@ -39,7 +39,7 @@ test: $(STAMP) check ## make check, then the whole test suite (TEST_DATABASE_URL
 bench: $(STAMP) ## measure the service side by side and print a table of ratios
 	$(BIN)/python -m loadtests.bench
 
-loadtest: $(STAMP) ## run a bounded locust load test of a server it starts on embedded services
+loadtest: $(STAMP) ## bounded locust load of the scan path (a resolver it starts); report in artifacts/loadtest
 	$(BIN)/python -m loadtests.run
 
 clean: ## remove the virtual environment and caches (keeps ./var, the embedded data)
