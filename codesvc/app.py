@@ -75,7 +75,7 @@ def create_app(config: ServiceConfig, metrics: ResolverMetrics | None = None) ->
         return Response(metrics.render(), media_type=CONTENT_TYPE)
 
     scan_routes = [
-        Route(f"/{c}/{{code}}{tail}", resolver.scan, methods=["GET"])
+        Route(f"/{c}/{{code}}{tail}", resolver.scan_methods, methods=["GET"])
         for c in ("C", "c")
         for tail in ("", "/{b}/{batch}", "/{b}/{batch}/{s}/{serial}")
     ]
@@ -92,6 +92,7 @@ def create_app(config: ServiceConfig, metrics: ResolverMetrics | None = None) ->
         middleware=[
             Middleware(RequestLogMiddleware),
             Middleware(MetricsMiddleware, metrics=metrics),
+            Middleware(resolver.ScanFastPath),
         ],
         exception_handlers={HTTPException: _http_error_page, Exception: _server_error_page},
         lifespan=lifespan,

@@ -12,12 +12,14 @@ import contextlib
 import functools
 import hashlib
 import hmac
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from codesvc.codes import CodeFormatError, group_code_id, parse_code_id, parse_scan_path
 from codesvc.metrics import ResolverMetrics
@@ -34,10 +36,10 @@ from public_site.scan_pages import (
     render_scan_context,
 )
 
-VARY = "Accept, Accept-Language"
+VARY = b"Accept, Accept-Language"
 # Browsers may keep a scan page but must ask again each time (a cheap 304 when unchanged):
 # a revocation has to reach the next scan.
-CACHE_CONTROL = "public, no-cache"
+CACHE_CONTROL = b"public, no-cache"
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +111,21 @@ _DETAILS: dict[str, dict[Lang, str]] = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class ScanAnswer:
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+
+
+_NO_STORE = (b"cache-control", b"no-store")
+_HTML_TYPE = (b"content-type", b"text/html; charset=utf-8")
+
+
+def _error(kind: str, status: int, lang: Lang, detail: str | None = None) -> ScanAnswer:
+    return ScanAnswer(status, [_HTML_TYPE, _NO_STORE], _page(kind, status, lang, detail))
+
+
 def _html(kind: str, status: int, lang: Lang, detail: str | None = None) -> HTMLResponse:
     body = _page(kind, status, lang, detail)
     return HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
@@ -123,53 +140,116 @@ def _scan_context(
     return context, hashlib.sha256(context).hexdigest()[:8]
 
 
-async def scan(request: Request) -> Response:
-    lang = _lang(request)
+async def answer_scan(
+    state: ResolverState,
+    path: str,
+    query: Mapping[str, str],
+    *,
+    accept: str | None,
+    accept_language: str | None,
+    if_none_match: str | None,
+) -> ScanAnswer:
+    """Everything a scan answers, decided from the request's path, query and headers."""
+    lang = negotiate_lang(query.get("lang"), accept_language)
     try:
-        target = parse_scan_path(request.scope["path"])
+        target = parse_scan_path(path)
     except CodeFormatError as exc:
-        return _html("bad_code", 400, lang, detail=str(exc))
-    view = request.query_params.get("view", "label")
+        return _error("bad_code", 400, lang, detail=str(exc))
+    view = query.get("view", "label")
     if view not in VIEWS:
-        return _html("bad_view", 400, lang)
-    media = choose_media(request.headers.get("accept"))
+        return _error("bad_view", 400, lang)
+    media = choose_media(accept)
     if media is None:
-        return _html("not_acceptable", 406, lang)
-    state: ResolverState = request.state.resolver
+        return _error("not_acceptable", 406, lang)
     code_id = target.code_id
     try:
         found = await state.cache.lookup(
             code_id, html_variant(view, lang) if media == "html" else media
         )
     except BackendUnavailable:
-        return _html("unavailable", 503, lang)
+        return _error("unavailable", 503, lang)
     if found is None:
-        return _html("unknown", 404, lang)
+        return _error("unknown", 404, lang)
     entry, variant = found
     if not hmac.compare_digest(entry.code_text.encode(), target.text.encode()):
-        return _html("not_genuine", 404, lang)
+        return _error("not_genuine", 404, lang)
     if variant is None:
-        return _html("unpublished", 404, lang)
+        return _error("unpublished", 404, lang)
     state.counter.add(code_id, view if media == "html" else media)
 
     body, etag = variant.body, variant.etag
     if media == "html":
-        typed = request.query_params.get("src") == "typed"
-        context, suffix = _scan_context(lang, typed, target.batch, target.serial)
+        context, suffix = _scan_context(
+            lang, query.get("src") == "typed", target.batch, target.serial
+        )
         body = body.replace(SCAN_CONTEXT_MARKER, context, 1)
         etag = f'{etag[:-1]}-{suffix}"'
-    canonical = f"{state.public_base_url}/C/{entry.code_text}"
-    headers = {
-        "ETag": etag,
-        "Vary": VARY,
-        "Cache-Control": CACHE_CONTROL,
-        "Link": f'<{canonical}>; rel="linkset"; type="application/linkset+json"',
-        "Content-Language": lang if media == "html" else "zh",
-    }
-    if etag_matches(request.headers.get("if-none-match"), etag):
-        return Response(status_code=304, headers=headers)
-    status = 410 if entry.status == "revoked" else 200
-    return Response(body, status_code=status, media_type=MEDIA_TYPES[media], headers=headers)
+    headers = [
+        (b"etag", etag.encode()),
+        (b"vary", VARY),
+        (b"cache-control", CACHE_CONTROL),
+        (b"link", _link_header(state.public_base_url, entry.code_text)),
+        (b"content-language", lang.encode() if media == "html" else b"zh"),
+    ]
+    if etag_matches(if_none_match, etag):
+        return ScanAnswer(304, headers, b"")
+    headers.append((b"content-type", MEDIA_TYPES[media].encode()))
+    return ScanAnswer(410 if entry.status == "revoked" else 200, headers, body)
+
+
+@functools.lru_cache(maxsize=65536)
+def _link_header(public_base_url: str, code_text: str) -> bytes:
+    canonical = f"{public_base_url}/C/{code_text}"
+    return f'<{canonical}>; rel="linkset"; type="application/linkset+json"'.encode()
+
+
+async def scan_methods(_request: Request) -> Response:
+    """The router's entry for /C/ paths, there so other methods get 405 with Allow: GET
+    and HEAD are answered by `ScanFastPath` before routing, and never reach it."""
+    raise RuntimeError("ScanFastPath must be installed in front of the resolver's router")
+
+
+class ScanFastPath:
+    """Answers GET and HEAD scans straight from ASGI, before routing and Request objects.
+
+    Scans are nearly all of the resolver's traffic; this saves them the framework's
+    per-request objects. Everything else (and other methods on /C/, which get 405 from
+    the router) passes through.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope["path"] if scope["type"] == "http" else ""
+        if path[:3] not in ("/C/", "/c/") or scope["method"] not in ("GET", "HEAD"):
+            await self.app(scope, receive, send)
+            return
+        wanted: dict[bytes, str] = {}
+        for name, value in scope["headers"]:
+            if name in _WANTED_HEADERS:
+                wanted[name] = value.decode("latin-1")
+        raw_query = scope["query_string"]
+        query = (
+            dict(parse_qsl(raw_query.decode("latin-1"), keep_blank_values=True))
+            if raw_query
+            else {}
+        )
+        answer = await answer_scan(
+            scope["state"]["resolver"],
+            path,
+            query,
+            accept=wanted.get(b"accept"),
+            accept_language=wanted.get(b"accept-language"),
+            if_none_match=wanted.get(b"if-none-match"),
+        )
+        headers = [(b"content-length", str(len(answer.body)).encode()), *answer.headers]
+        await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+        body = b"" if scope["method"] == "HEAD" else answer.body
+        await send({"type": "http.response.body", "body": body})
+
+
+_WANTED_HEADERS = frozenset({b"accept", b"accept-language", b"if-none-match"})
 
 
 async def lookup(request: Request) -> Response:
