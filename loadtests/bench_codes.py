@@ -18,7 +18,7 @@ import asyncpg
 from codesvc.codes import Code, group_code_id, scan_url
 from codesvc.issuance import issue_code, issue_codes
 from codesvc.keyring import KeyRing, published_keys
-from codesvc.qr import QrFormat, QrOptions, render_qr
+from codesvc.qr import QrFormat, QrOptions, qr_matrix, render_qr
 from codesvc.signing import parse_jwks, verify
 from safecode.migrations import apply_migrations, discover
 
@@ -106,6 +106,7 @@ async def _measure(conn: asyncpg.Connection, n: int) -> list[Rate]:
                 render_qr(url, "14AB-CDEF-GHJK-MNPQ", QrOptions(fmt))
 
         render_qr.cache_clear()  # every render below is a first render
+        qr_matrix.cache_clear()
         rates.append(
             await _timed(f"QR render, {fmt.value.upper()} with caption", len(urls), rendering)
         )
