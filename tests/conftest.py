@@ -8,7 +8,9 @@ that has every migration applied, and an emptied Redis database.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
+import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -21,6 +23,7 @@ import redis
 from asgi_lifespan import LifespanManager
 from starlette.types import ASGIApp
 
+import codesvc.app
 from codesvc.keyring import KeyRing
 from safecode import apps
 from safecode.embedded import ServiceUrls, embedded_services
@@ -121,6 +124,23 @@ def keyring(master_key: bytes) -> KeyRing:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return load_settings({"SAFECODE_DATA_DIR": str(tmp_path)})
+
+
+def free_port() -> int:
+    """A TCP port on the loopback that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+async def resolver_with(
+    settings: Settings, urls: ServiceUrls, **overrides: object
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of a resolver of its own, its config changed by `overrides` (cache sizes...)."""
+    config = dataclasses.replace(apps.service_config(settings, urls), **overrides)  # type: ignore[arg-type]
+    async for client in _client_for(codesvc.app.create_app(config)):
+        yield client
 
 
 async def _client_for(app: ASGIApp) -> AsyncIterator[httpx.AsyncClient]:

@@ -4,25 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
-import httpx
 import pytest
 import redis.asyncio as aioredis
-from asgi_lifespan import LifespanManager
 
-import codesvc.app
 from codesvc.issuance import issue_code
 from codesvc.keyring import KeyRing
 from codesvc.publishing import publish
 from codesvc.relay import Relay
-from safecode.apps import service_config
 from safecode.demo import sample_record
 from safecode.embedded import EmbeddedPostgres, EmbeddedRedis, ServiceUrls
 from safecode.migrations import apply_migrations, discover
 from safecode.settings import Settings
+from tests.conftest import resolver_with
 
 pytestmark = pytest.mark.slow
 BASE = "http://127.0.0.1:8000"
@@ -76,26 +73,12 @@ async def _publish(urls: ServiceUrls) -> str:
     return issued.code.text
 
 
-async def _resolver(
-    settings: Settings, urls: ServiceUrls, **overrides: object
-) -> AsyncIterator[httpx.AsyncClient]:
-    config = dataclasses.replace(service_config(settings, urls), **overrides)  # type: ignore[arg-type]
-    app = codesvc.app.create_app(config)
-    async with (
-        LifespanManager(app) as manager,
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=manager.app), base_url="http://testserver"
-        ) as client,
-    ):
-        yield client
-
-
 async def test_each_store_covers_for_the_other_and_recovery_is_automatic(
     private_servers: PrivateServers, settings: Settings
 ) -> None:
     code = await _publish(private_servers.urls)
     # No L1: every scan has to reach Redis or PostgreSQL.
-    async for client in _resolver(settings, private_servers.urls, l1_cache_size=0):
+    async for client in resolver_with(settings, private_servers.urls, l1_cache_size=0):
         assert (await client.get(f"/C/{code}")).status_code == 200
 
         await private_servers.stop_redis()
@@ -127,7 +110,7 @@ async def test_with_both_stores_down_a_code_held_in_memory_is_still_served(
     private_servers: PrivateServers, settings: Settings
 ) -> None:
     code = await _publish(private_servers.urls)
-    async for client in _resolver(settings, private_servers.urls, l1_cache_ttl_seconds=0.1):
+    async for client in resolver_with(settings, private_servers.urls, l1_cache_ttl_seconds=0.1):
         assert (await client.get(f"/C/{code}")).status_code == 200
         await private_servers.stop_redis()
         await private_servers.stop_postgres()

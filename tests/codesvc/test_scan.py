@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -13,21 +12,19 @@ import asyncpg
 import httpx
 import pytest
 import redis.asyncio as aioredis
-from asgi_lifespan import LifespanManager
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import codesvc.app
 from codesvc.codes import group_code_id
 from codesvc.issuance import CodeStatus, change_code_status, issue_code
 from codesvc.keyring import KeyRing
 from codesvc.publishing import publish
 from codesvc.records import RecordError
 from codesvc.relay import Relay
-from safecode.apps import service_config
 from safecode.demo import sample_record
 from safecode.embedded import ServiceUrls
 from safecode.settings import Settings
+from tests.conftest import resolver_with
 
 BASE = "http://127.0.0.1:8000"  # the test settings' PUBLIC_BASE_URL
 
@@ -65,20 +62,6 @@ async def world(
         pool, client, Relay(service_urls.database_url, pool, client, redis_ttl=600), keyring
     )
     await client.aclose()
-
-
-async def _resolver(
-    settings: Settings, urls: ServiceUrls, **overrides: object
-) -> AsyncIterator[httpx.AsyncClient]:
-    config = dataclasses.replace(service_config(settings, urls), **overrides)  # type: ignore[arg-type]
-    app = codesvc.app.create_app(config)
-    async with (
-        LifespanManager(app) as manager,
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=manager.app), base_url="http://testserver"
-        ) as client,
-    ):
-        yield client
 
 
 async def test_a_scan_shows_the_label_with_danger_first(
@@ -259,8 +242,8 @@ async def test_an_approved_change_reaches_every_process_within_a_second(
     world: World, settings: Settings, service_urls: ServiceUrls
 ) -> None:
     code = await world.publish(revision="1.0")
-    async for first in _resolver(settings, service_urls, l1_cache_ttl_seconds=3600):
-        async for second in _resolver(settings, service_urls, l1_cache_ttl_seconds=3600):
+    async for first in resolver_with(settings, service_urls, l1_cache_ttl_seconds=3600):
+        async for second in resolver_with(settings, service_urls, l1_cache_ttl_seconds=3600):
             for client in (first, second):
                 assert "版本 1.0" in (await client.get(f"/C/{code}")).text
             async with world.pool.acquire() as conn:
@@ -284,7 +267,7 @@ async def test_a_code_issued_after_an_unknown_scan_appears_once_published(
     async with world.pool.acquire() as conn:
         issued = await issue_code(conn, "late", keyring=world.keyring, province="14")
     code = issued.code.text
-    async for client in _resolver(settings, service_urls, negative_cache_ttl_seconds=3600):
+    async for client in resolver_with(settings, service_urls, negative_cache_ttl_seconds=3600):
         assert (await client.get(f"/C/{code}")).status_code == 404  # issued, not published
         async with world.pool.acquire() as conn:
             await publish(conn, issued.code.code_id, sample_record(), public_base_url=BASE)

@@ -6,7 +6,6 @@ import asyncio
 import functools
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,7 +20,7 @@ from codesvc.keyring import KeyRing
 from safecode import cli
 from safecode.embedded import ServiceUrls
 from safecode.migrations import discover
-from tests.conftest import run_cli
+from tests.conftest import free_port, run_cli
 
 
 @pytest.fixture
@@ -73,13 +72,6 @@ def test_serve_without_urls_says_what_it_needs(
     assert "safecode services" in err
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("unit", ["resolver", "registry"])
 async def test_serve_runs_one_unit_with_its_workers_and_stops_on_sigterm(
@@ -91,7 +83,7 @@ async def test_serve_runs_one_unit_with_its_workers_and_stops_on_sigterm(
 
 
 def _serve_and_check(unit: str, service_urls: ServiceUrls, tmp_path: Path, code: str) -> None:
-    port = _free_port()
+    port = free_port()
     env = dict(
         os.environ,
         DATABASE_URL=service_urls.database_url,

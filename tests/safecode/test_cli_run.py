@@ -6,7 +6,6 @@ import asyncio
 import io
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,18 +19,12 @@ import pytest
 import redis
 
 from safecode.embedded import ServiceUrls
+from tests.conftest import free_port
 
 pytestmark = pytest.mark.slow
 
 START_SECONDS = 120  # generous: the first start runs initdb
 STOP_SECONDS = 60
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _processes_using(data_dir: Path) -> list[str]:
@@ -46,7 +39,7 @@ def _processes_using(data_dir: Path) -> list[str]:
 class RunningProduct:
     def __init__(self, data_dir: Path, log: Path, **urls: str) -> None:
         self.data_dir = data_dir
-        self.port = _free_port()
+        self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         env = {
             key: value
