@@ -19,7 +19,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from codesvc.keyring import KeyRing
 from codesvc.storage import Connection
 
 # Given a connection, the ids of migrations the code expects but the database lacks.
@@ -44,13 +43,11 @@ class ServiceConfig:
     database_pool_size: int
     redis_url: str
     public_base_url: str
-    master_key: bytes  # seals the signing keys
-    province: str  # GB/T 2260 code of the issuing province
     pending_migrations: PendingMigrations
-    l1_cache_size: int = 10_000
-    l1_cache_ttl_seconds: float = 30.0
-    negative_cache_ttl_seconds: float = 2.0
-    redis_record_ttl_seconds: int = 86_400
+    l1_cache_size: int
+    l1_cache_ttl_seconds: float
+    negative_cache_ttl_seconds: float
+    redis_record_ttl_seconds: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +56,6 @@ class Resources:
 
     pool: asyncpg.Pool
     redis: aioredis.Redis
-    keyring: KeyRing
 
 
 @asynccontextmanager
@@ -82,7 +78,7 @@ async def open_resources(config: ServiceConfig) -> AsyncIterator[Resources]:
         socket_connect_timeout=READINESS_TIMEOUT_SECONDS,
     )
     try:
-        yield Resources(pool=pool, redis=client, keyring=KeyRing(config.master_key))
+        yield Resources(pool=pool, redis=client)
     finally:
         await client.aclose()
         await pool.close()

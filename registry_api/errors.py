@@ -17,17 +17,3 @@ class RegistryError(Exception):
         super().__init__(message)
         self.message = message
         self.fields = dict(fields or {})
-
-
-class ValidationFailed(RegistryError):
-    """The request was understood but fields are invalid; `fields` names every bad one."""
-
-    status = 422
-    code = "validation_failed"
-
-
-class NotFound(RegistryError):
-    """Absent, or outside the caller's scope: the two are indistinguishable on purpose."""
-
-    status = 404
-    code = "not_found"

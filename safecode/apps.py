@@ -17,7 +17,6 @@ from codesvc.resolver import open_resolver_state
 from codesvc.service import Resources, ServiceConfig, open_resources
 from codesvc.storage import Connection
 from safecode.embedded import ServiceUrls
-from safecode.master_key import load_master_key
 from safecode.migrations import Migration, discover, pending_migrations
 from safecode.settings import Settings
 
@@ -37,8 +36,6 @@ def service_config(
         database_pool_size=settings.database_pool_size,
         redis_url=urls.redis_url,
         public_base_url=settings.public_base_url,
-        master_key=load_master_key(settings),
-        province=settings.province,
         pending_migrations=pending,
         l1_cache_size=settings.l1_cache_size,
         l1_cache_ttl_seconds=settings.l1_cache_ttl_seconds,
