@@ -3,9 +3,11 @@
 - L1 holds recently scanned codes for `l1_ttl` seconds, `l1_size` codes at most; Redis
   pub/sub tells every process to drop a code the moment it is republished.
 - Redis holds, per code, a hash of the issued code, its status, its version and the
-  pre-rendered variants. Writes are version-checked: an older entry never overwrites a
-  newer one, whoever writes (the relay, or a resolver filling a miss).
-- PostgreSQL is read on a miss, once per code however many requests miss at once.
+  pre-rendered variants: all of them when the relay wrote it (marked `complete`), the
+  ones asked for when resolvers filled it after misses. Writes are version-checked: an
+  older entry never overwrites a newer one, whoever writes.
+- PostgreSQL is read on a miss for the one variant asked, once per (code, variant)
+  however many requests miss it at once.
 - Unknown code_ids are remembered for `negative_ttl` seconds only, so a code issued a
   moment later is not hidden for long.
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections import OrderedDict
@@ -40,10 +43,22 @@ _POSTGRES_TIMEOUT_SECONDS = 2.0
 _log = logging.getLogger(__name__)
 
 # KEYS[1] the code's hash; ARGV: version, ttl, then field, value pairs (version included).
+# The relay's whole entries replace anything not newer.
 _STORE_IF_NEWER = """
-local current = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
+local current = tonumber(redis.call('HGET', KEYS[1], 'version') or '-1')
 if current > tonumber(ARGV[1]) then return 0 end
 redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 1
+"""
+# A resolver's one variant joins an entry of its version, replaces an older one, and
+# gives way to a newer one.
+_ADD_IF_NOT_OLDER = """
+local current = tonumber(redis.call('HGET', KEYS[1], 'version') or '-1')
+local version = tonumber(ARGV[1])
+if current > version then return 0 end
+if current < version then redis.call('DEL', KEYS[1]) end
 redis.call('HSET', KEYS[1], unpack(ARGV, 3))
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 return 1
@@ -66,7 +81,9 @@ class CodeEntry:
     status: str
     version: int
     variants: dict[str, Variant] = field(default_factory=dict)
-    complete: bool = False  # all variants loaded: a missing one means "not published"
+    # Every variant the code has is here (all of them, or none for an unpublished code):
+    # a variant missing from a complete entry is not published.
+    complete: bool = False
     expires_at: float = 0.0
 
 
@@ -81,15 +98,20 @@ def entry_from_row(row: storage.ScanEntryRow) -> CodeEntry:
 
 
 async def store_in_redis(client: aioredis.Redis, code_id: str, entry: CodeEntry, ttl: int) -> bool:
-    """Write the whole entry unless Redis holds a newer version; True if written."""
+    """Write the entry unless Redis holds a newer version; True if written.
+
+    A complete entry replaces what Redis holds; a partial one (variants read after
+    misses) joins an entry of the same version.
+    """
     fields: list[str | bytes | int] = [
         "code", entry.code_text, "status", entry.status, "version", entry.version,
     ]  # fmt: skip
+    if entry.complete:
+        fields += ["complete", 1]
     for name, variant in entry.variants.items():
         fields += [name, variant.body, f"etag:{name}", variant.etag]
-    written = await client.eval(
-        _STORE_IF_NEWER, 1, REDIS_KEY_PREFIX + code_id, entry.version, ttl, *fields
-    )
+    script = _STORE_IF_NEWER if entry.complete else _ADD_IF_NOT_OLDER
+    written = await client.eval(script, 1, REDIS_KEY_PREFIX + code_id, entry.version, ttl, *fields)
     return bool(written)
 
 
@@ -117,7 +139,7 @@ class ScanCache:
         self._negative_ttl = negative_ttl
         self._redis_ttl = redis_ttl
         self._redis_paused_until = 0.0
-        self._loading: dict[str, asyncio.Future[CodeEntry | None]] = {}
+        self._loading: dict[tuple[str, str], asyncio.Future[CodeEntry | None]] = {}
         self._observe = observe
         self.subscribed = asyncio.Event()  # set while following invalidations
         self._fills: set[asyncio.Task[None]] = set()  # held so they are not collected
@@ -143,7 +165,7 @@ class ScanCache:
         if from_redis is not None:
             return from_redis
         try:
-            loaded = await self._load_once(code_id)
+            loaded = await self._load_once(code_id, variant)
         except BACKEND_ERRORS as exc:
             stale = entry.variants.get(variant) if entry is not None else None
             if entry is not None and (stale is not None or entry.complete):
@@ -180,21 +202,24 @@ class ScanCache:
         try:
             # The client returns bytes (no decode_responses): the bodies are bytes.
             fields: list[bytes | None] = await self._redis.hmget(  # type: ignore[assignment]
-                key, ["code", "status", "version", variant, f"etag:{variant}"]
+                key, ["code", "status", "version", "complete", variant, f"etag:{variant}"]
             )
         except BACKEND_ERRORS:
             self._redis_paused_until = now + _REDIS_PAUSE_SECONDS
             _log.warning("Redis failed on the scan path; reading PostgreSQL for a while")
             return None
-        code, status, version, body, etag = fields
+        code, status, version, complete, body, etag = fields
         if code is None or status is None or version is None:
             return None
         found = None if body is None or etag is None else Variant(body, etag.decode())
+        if found is None and complete is None:
+            return None  # a partial entry without this variant: PostgreSQL has it
         entry = self._l1.get(code_id)
         if entry is None or entry.version != int(version):
-            entry = CodeEntry(code.decode(), status.decode(), int(version), {}, complete=False)
+            entry = CodeEntry(code.decode(), status.decode(), int(version), {})
         if found is None:
-            entry.complete = True  # the relay writes all variants at once: none were published
+            # Variants are rendered all at once: a whole entry without one has none.
+            entry.complete = True
         else:
             entry.variants[variant] = found
         if epoch == self._epoch:
@@ -202,20 +227,21 @@ class ScanCache:
         self._observe("redis")
         return entry, found
 
-    async def _load_once(self, code_id: str) -> CodeEntry | None:
-        """Read PostgreSQL once for all the requests that missed this code meanwhile."""
-        loading = self._loading.get(code_id)
+    async def _load_once(self, code_id: str, variant: str) -> CodeEntry | None:
+        """Read PostgreSQL once for all the requests that missed this variant meanwhile."""
+        key = (code_id, variant)
+        loading = self._loading.get(key)
         if loading is None:
-            loading = asyncio.ensure_future(self._load(code_id))
-            self._loading[code_id] = loading
-            loading.add_done_callback(lambda _: self._loading.pop(code_id, None))
+            loading = asyncio.ensure_future(self._load(code_id, variant))
+            self._loading[key] = loading
+            loading.add_done_callback(lambda _: self._loading.pop(key, None))
         return await asyncio.shield(loading)
 
-    async def _load(self, code_id: str) -> CodeEntry | None:
+    async def _load(self, code_id: str, variant: str) -> CodeEntry | None:
         epoch = self._epoch
         async with self._pool.acquire(timeout=_POSTGRES_TIMEOUT_SECONDS) as conn:
-            row = await storage.fetch_scan_entry(
-                conn, code_id, query_timeout=_POSTGRES_TIMEOUT_SECONDS
+            row = await storage.fetch_scan_variant(
+                conn, code_id, variant, query_timeout=_POSTGRES_TIMEOUT_SECONDS
             )
         now = time.monotonic()
         current = epoch == self._epoch
@@ -223,12 +249,24 @@ class ScanCache:
             if current:
                 self._remember_unknown(code_id, now)
             return None
-        entry = entry_from_row(row)
+        # What was read: one variant, or, for a code with none, the whole (empty) set.
+        read = CodeEntry(
+            code_text=Code(row.code_id, row.key_id, row.signature).text,
+            status=row.status,
+            version=row.version,
+            variants={} if row.variant is None else {variant: Variant(*row.variant)},
+            complete=not row.published,
+        )
+        entry = self._l1.get(code_id)
+        if entry is not None and entry.version == read.version:
+            entry.variants.update(read.variants)  # the other variants held stay
+        else:
+            entry = dataclasses.replace(read, variants=dict(read.variants))
         if current:
             self._remember(code_id, entry, now)
         if now >= self._redis_paused_until:
             # Off the request's path: the answer does not wait for Redis to take a copy.
-            fill = asyncio.create_task(self._fill_redis(code_id, entry))
+            fill = asyncio.create_task(self._fill_redis(code_id, read))
             self._fills.add(fill)
             fill.add_done_callback(self._fills.discard)
         return entry

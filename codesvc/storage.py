@@ -357,10 +357,8 @@ async def replace_variants(
 # --- the scan path and the relay --------------------------------------------------------
 
 
-async def fetch_scan_entry(
-    conn: Connection, code_id: str, *, query_timeout: float | None = None
-) -> ScanEntryRow | None:
-    """The code and all its variants in one round trip; None for an unknown code_id."""
+async def fetch_scan_entry(conn: Connection, code_id: str) -> ScanEntryRow | None:
+    """The code and all its variants in one round trip (for the relay); None if unknown."""
     rows = await conn.fetch(
         """
         SELECT c.code_id, c.key_id, c.signature, c.status, v.name, v.version, v.body, v.etag
@@ -368,7 +366,6 @@ async def fetch_scan_entry(
         WHERE c.code_id = $1
         """,
         code_id,
-        timeout=query_timeout,
     )
     if not rows:
         return None
@@ -380,6 +377,49 @@ async def fetch_scan_entry(
     ]
     return ScanEntryRow(
         first["code_id"], first["key_id"], first["signature"], first["status"], variants
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ScanVariantRow:
+    """A code and one of its variants, as a resolver reads it after a miss."""
+
+    code_id: str
+    key_id: str
+    signature: bytes
+    status: str
+    version: int  # the variants' version; 0 when nothing was ever rendered
+    variant: tuple[bytes, str] | None  # (body, etag)
+    published: bool  # whether the code has any variants at all
+
+
+async def fetch_scan_variant(
+    conn: Connection, code_id: str, name: str, *, query_timeout: float | None = None
+) -> ScanVariantRow | None:
+    """The code and its variant `name` in one round trip; None for an unknown code_id."""
+    row = await conn.fetchrow(
+        """
+        SELECT c.code_id, c.key_id, c.signature, c.status, v.version, v.body, v.etag,
+               v.name IS NOT NULL
+               OR EXISTS (SELECT 1 FROM published_variants p WHERE p.code_id = c.code_id)
+               AS published
+        FROM codes c LEFT JOIN published_variants v ON v.code_id = c.code_id AND v.name = $2
+        WHERE c.code_id = $1
+        """,
+        code_id,
+        name,
+        timeout=query_timeout,
+    )
+    if row is None:
+        return None
+    return ScanVariantRow(
+        code_id=row["code_id"],
+        key_id=row["key_id"],
+        signature=row["signature"],
+        status=row["status"],
+        version=row["version"] or 0,
+        variant=None if row["body"] is None else (row["body"], row["etag"]),
+        published=row["published"],
     )
 
 

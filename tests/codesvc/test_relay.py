@@ -20,6 +20,8 @@ from codesvc.scancache import REDIS_KEY_PREFIX, CodeEntry, Variant, store_in_red
 from codesvc.telemetry import ScanCounter, move_counts_to_postgres
 from safecode.demo import sample_record
 from safecode.embedded import ServiceUrls
+from safecode.settings import Settings
+from tests.conftest import resolver_with
 
 BASE = "http://127.0.0.1:8000"
 CLOSED_REDIS = "redis://127.0.0.1:1/0"
@@ -175,3 +177,46 @@ async def _until_async(condition: object, seconds: float) -> None:
     while not await condition():  # type: ignore[operator]
         assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
         await asyncio.sleep(0.02)
+
+
+async def test_misses_fill_redis_one_variant_at_a_time_and_never_over_newer(
+    pool: asyncpg.Pool,
+    keyring: KeyRing,
+    redis_client: aioredis.Redis,
+    service_urls: ServiceUrls,
+    settings: Settings,
+) -> None:
+    code_id = await _issue_and_publish(pool, keyring, "1.0")  # not relayed: Redis is empty
+    async with pool.acquire() as conn:
+        code = (await find_code(conn, code_id)).code.text
+    key = REDIS_KEY_PREFIX + code_id
+    async for client in resolver_with(settings, service_urls, l1_cache_size=0):
+        assert (await client.get(f"/C/{code}")).status_code == 200
+        await _until_async(lambda: redis_client.hexists(key, "html:label:zh"), seconds=2)
+        assert not await redis_client.hexists(key, "complete")
+        assert not await redis_client.hexists(key, "html:sds:zh")
+        sds = await client.get(f"/C/{code}?view=sds")  # the partial entry lacks it: PostgreSQL
+        assert "第16部分内容" in sds.text
+        await _until_async(lambda: redis_client.hexists(key, "html:sds:zh"), seconds=2)
+
+        # A newer version relayed as a whole replaces the partial entry...
+        await _issue_and_publish(pool, keyring, "2.0")
+        await Relay(service_urls.database_url, pool, redis_client, redis_ttl=600).drain()
+        assert await redis_client.hget(key, "complete") == b"1"
+        assert await redis_client.hget(key, "version") == b"2"
+        # ...and a late fill of the older version does not come back over it.
+        stale = CodeEntry(code, "active", 1, {"html:label:zh": Variant(b"old", '"o"')})
+        assert not await store_in_redis(redis_client, code_id, stale, 600)
+        assert "版本 2.0" in (await client.get(f"/C/{code}")).text
+
+
+async def test_an_issued_but_unpublished_code_is_cached_as_having_nothing(
+    pool: asyncpg.Pool, keyring: KeyRing, service_urls: ServiceUrls, settings: Settings
+) -> None:
+    async with pool.acquire() as conn:
+        issued = await issue_code(conn, "e/new", keyring=keyring, province="14")
+    async for client in resolver_with(settings, service_urls):
+        for view in ("label", "sds"):
+            response = await client.get(f"/C/{issued.code.text}?view={view}")
+            assert response.status_code == 404
+            assert "尚无经审核发布的安全信息" in response.text
