@@ -111,7 +111,10 @@ async def store_in_redis(client: aioredis.Redis, code_id: str, entry: CodeEntry,
     for name, variant in entry.variants.items():
         fields += [name, variant.body, f"etag:{name}", variant.etag]
     script = _STORE_IF_NEWER if entry.complete else _ADD_IF_NOT_OLDER
-    written = await client.eval(script, 1, REDIS_KEY_PREFIX + code_id, entry.version, ttl, *fields)
+    # EVALSHA, falling back to EVAL the first time: the script is not sent every time.
+    written = await client.register_script(script)(
+        keys=[REDIS_KEY_PREFIX + code_id], args=[entry.version, ttl, *fields]
+    )
     return bool(written)
 
 
@@ -228,7 +231,11 @@ class ScanCache:
         return entry, found
 
     async def _load_once(self, code_id: str, variant: str) -> CodeEntry | None:
-        """Read PostgreSQL once for all the requests that missed this variant meanwhile."""
+        """Read PostgreSQL once for all the requests that missed this variant meanwhile.
+
+        The read runs in a task of its own, so a client that goes away does not cancel it
+        for the others waiting on it.
+        """
         key = (code_id, variant)
         loading = self._loading.get(key)
         if loading is None:

@@ -246,6 +246,7 @@ def scan_section(server_url: str, redis_url: str, seconds: int, codes: int) -> l
                 results.append(run_wrk(wrk, "forged code", base, forged, seconds, tmp))
                 results.append(run_wrk(wrk, "junk", base, junk, seconds, tmp))
             with resolver_process(database_url, redis_url, L1_CACHE_SIZE="0") as base:
+                run_wrk(wrk, "warm-up", base, ["/healthz", *hot], 2, tmp)
                 results.append(run_wrk(wrk, "scan, Redis hit (L1 off)", base, hot, seconds, tmp))
                 cold = [f"/C/{t}" for t in texts[100:]]
                 asyncio.run(_forget(redis_url, texts[100:]))
