@@ -39,6 +39,7 @@ REDIS_KEY_PREFIX = "sc:code:"
 INVALIDATION_CHANNEL = "sc:invalidate"
 _REDIS_PAUSE_SECONDS = 1.0  # after a Redis failure, go straight to PostgreSQL this long
 _POSTGRES_TIMEOUT_SECONDS = 2.0
+_MAX_FILLS = 8  # copies to Redis under way at once, per process
 
 _log = logging.getLogger(__name__)
 
@@ -271,8 +272,10 @@ class ScanCache:
             entry = dataclasses.replace(read, variants=dict(read.variants))
         if current:
             self._remember(code_id, entry, now)
-        if now >= self._redis_paused_until:
+        if now >= self._redis_paused_until and len(self._fills) < _MAX_FILLS:
             # Off the request's path: the answer does not wait for Redis to take a copy.
+            # In a storm of misses some copies are skipped rather than queued: answering
+            # comes first, and a code asked again is copied on a later miss.
             fill = asyncio.create_task(self._fill_redis(code_id, read))
             self._fills.add(fill)
             fill.add_done_callback(self._fills.discard)
