@@ -9,51 +9,32 @@ import signal
 import socket
 import sys
 import time
-import urllib.request
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextlib import contextmanager
-from datetime import datetime
-from pathlib import Path
+from collections.abc import Sequence
 from types import FrameType
-from typing import TypeVar
-from urllib.parse import urlsplit
 
 import asyncpg
 import segno
 import uvicorn
 from starlette.types import ASGIApp
 
-from codesvc.app import KEYS_PATH
-from codesvc.codes import CodeFormatError, group_code_id, parse_code_or_url
 from codesvc.errors import CodesvcError
-from codesvc.keyring import KeyRing
 from codesvc.relay import Relay
-from codesvc.service import BACKEND_ERRORS, ServiceConfig, open_resources
-from codesvc.signing import verify
-from codesvc.storage import Connection, SigningKeyRow
+from codesvc.service import ServiceConfig, open_resources
 from safecode import apps
+from safecode.cli_keys import add_key_commands
 from safecode.demo import ensure_demo_code
 from safecode.embedded import (
-    EmbeddedPostgres,
     EmbeddedServiceError,
     ServiceUrls,
+    embedded_database,
     embedded_services,
 )
+from safecode.errors import CommandError, NotGenuine
 from safecode.logs import configure_logging
 from safecode.master_key import MasterKeyError, load_master_key
 from safecode.migrations import MigrationError, apply_migrations, discover
 from safecode.settings import Settings, SettingsError, load_settings
 
-
-class CommandError(Exception):
-    """A command cannot go on; its message is printed as one line and the exit code is 1."""
-
-
-class NotGenuine(Exception):
-    """`safecode verify`'s answer for a code that is not genuine (exit code 1)."""
-
-
-_T = TypeVar("_T")
 # Failures a command reports in one line (exit code 1); anything else is a bug: traceback.
 _COMMAND_FAILURES = (
     CommandError,
@@ -62,7 +43,6 @@ _COMMAND_FAILURES = (
     CodesvcError,
     MasterKeyError,
 )
-MAX_KEYS_BYTES = 1024 * 1024
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -115,36 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = commands.add_parser("migrate", help="apply the SQL migrations that are not applied")
     migrate.set_defaults(command=_migrate)
 
-    keys = commands.add_parser("keys", help="the signing keys: list, rotate, retire, revoke")
-    key_commands = keys.add_subparsers(required=True, metavar="ACTION")
-    key_commands.add_parser("list", help="every key with its status").set_defaults(
-        command=_keys_list
-    )
-    key_commands.add_parser(
-        "rotate", help="add a new active key; the active one is retired (its codes stay genuine)"
-    ).set_defaults(command=_keys_rotate)
-    retire = key_commands.add_parser(
-        "retire", help="retire the active key KID; a new key takes its place"
-    )
-    retire.add_argument("kid")
-    retire.set_defaults(command=_keys_retire)
-    revoke = key_commands.add_parser(
-        "revoke", help="revoke key KID: codes it signed are no longer genuine"
-    )
-    revoke.add_argument("kid")
-    revoke.add_argument("--reason", required=True, help="why (kept with the key)")
-    revoke.set_defaults(command=_keys_revoke)
-
-    verify = commands.add_parser(
-        "verify", help="check a code or scan URL offline against the public keys; exit 0 if genuine"
-    )
-    verify.add_argument("code", metavar="CODE_OR_URL")
-    verify.add_argument(
-        "--keys",
-        metavar="FILE_OR_URL",
-        help="the JWKS to check against (default: the scan URL's host, else PUBLIC_BASE_URL)",
-    )
-    verify.set_defaults(command=_verify)
+    add_key_commands(commands)
 
     services = commands.add_parser(
         "services",
@@ -217,117 +168,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def _migrate(settings: Settings, _args: argparse.Namespace) -> None:
-    with _database(settings) as database_url:
+    with embedded_database(settings.data_dir, settings.database_url) as database_url:
         applied = asyncio.run(_apply_migrations(database_url))
     print(f"applied {len(applied)} migration(s)" if applied else "migrations are up to date")
-
-
-@contextmanager
-def _database(settings: Settings) -> Iterator[str]:
-    """DATABASE_URL, or the embedded PostgreSQL (started for the command if not running)."""
-    postgres = EmbeddedPostgres(settings.data_dir)
-    try:
-        yield settings.database_url or postgres.start()
-    finally:
-        postgres.stop()
-
-
-def _with_keyring(settings: Settings, action: Callable[[Connection, KeyRing], Awaitable[_T]]) -> _T:
-    async def run(database_url: str) -> _T:
-        try:
-            conn = await asyncpg.connect(database_url, timeout=10)
-        except BACKEND_ERRORS as exc:
-            raise CommandError(f"cannot reach PostgreSQL: {exc}") from exc
-        try:
-            return await action(conn, KeyRing(load_master_key(settings)))
-        except asyncpg.UndefinedTableError:
-            raise CommandError("the database is not migrated; run `safecode migrate`") from None
-        finally:
-            await conn.close()
-
-    with _database(settings) as database_url:
-        return asyncio.run(run(database_url))
-
-
-def _keys_list(settings: Settings, _args: argparse.Namespace) -> None:
-    async def action(conn: Connection, keyring: KeyRing) -> list[SigningKeyRow]:
-        return await keyring.keys(conn)
-
-    keys = _with_keyring(settings, action)
-    if not keys:
-        print("no signing keys yet; the first is made when the first code is issued")
-        return
-    print(f"{'kid':<4} {'status':<8} {'created':<20} {'retired':<20} revoked")
-    for key in keys:
-        revoked = f"{_when(key.revoked_at)} ({key.revoked_reason})" if key.revoked_at else "-"
-        print(
-            f"{key.key_id:<4} {key.status.value:<8} {_when(key.created_at):<20} "
-            f"{_when(key.retired_at):<20} {revoked}"
-        )
-
-
-def _keys_rotate(settings: Settings, _args: argparse.Namespace) -> None:
-    async def action(conn: Connection, keyring: KeyRing) -> SigningKeyRow:
-        return await keyring.rotate(conn)
-
-    key = _with_keyring(settings, action)
-    print(f"key {key.key_id} is now active; earlier keys are retired and their codes stay genuine")
-
-
-def _keys_retire(settings: Settings, args: argparse.Namespace) -> None:
-    async def action(conn: Connection, keyring: KeyRing) -> SigningKeyRow:
-        return await keyring.retire(conn, args.kid)
-
-    key = _with_keyring(settings, action)
-    print(f"key {args.kid.upper()} is retired; key {key.key_id} is now active")
-
-
-def _keys_revoke(settings: Settings, args: argparse.Namespace) -> None:
-    async def action(conn: Connection, keyring: KeyRing) -> int:
-        return await keyring.revoke(conn, args.kid, args.reason)
-
-    signed = _with_keyring(settings, action)
-    print(
-        f"key {args.kid.upper()} is revoked; the {signed} code(s) it signed are no longer genuine"
-    )
-
-
-def _verify(settings: Settings, args: argparse.Namespace) -> None:
-    try:
-        target = parse_code_or_url(args.code)
-    except CodeFormatError as exc:
-        raise NotGenuine(f"not a code: {exc}") from None
-    source = args.keys or _default_keys_url(args.code, settings.public_base_url)
-    try:
-        jwks = _read_keys(source)
-    except (OSError, ValueError) as exc:
-        raise CommandError(f"cannot read the public keys from {source}: {exc}") from None
-    result = verify(target.code, jwks)
-    if not result.genuine:
-        raise NotGenuine(result.reason)
-    print(f"genuine: code {group_code_id(target.code.code_id)}, signed by key {result.key_id}")
-
-
-def _default_keys_url(code_or_url: str, public_base_url: str) -> str:
-    parts = urlsplit(code_or_url.strip())
-    base = f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else public_base_url
-    return base.lower() + KEYS_PATH
-
-
-def _read_keys(source: str) -> bytes:
-    if source.startswith(("http://", "https://")):
-        request = urllib.request.Request(source, headers={"Accept": "application/json"})  # noqa: S310 - scheme checked
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-            body: bytes = response.read(MAX_KEYS_BYTES + 1)
-    else:
-        body = Path(source).read_bytes()
-    if len(body) > MAX_KEYS_BYTES:
-        raise ValueError("larger than 1 MiB")
-    return body
-
-
-def _when(moment: datetime | None) -> str:
-    return "-" if moment is None else moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _services(settings: Settings, _args: argparse.Namespace) -> None:

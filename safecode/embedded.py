@@ -197,3 +197,13 @@ def _redis_answers(path: Path) -> bool:
             return client.recv(16).startswith(b"+PONG")
     except OSError:
         return False
+
+
+@contextmanager
+def embedded_database(data_dir: Path, database_url: str | None) -> Iterator[str]:
+    """`database_url`, or the embedded PostgreSQL's (started for the block if not running)."""
+    postgres = EmbeddedPostgres(data_dir)
+    try:
+        yield database_url or postgres.start()
+    finally:
+        postgres.stop()
