@@ -39,7 +39,8 @@ REDIS_KEY_PREFIX = "sc:code:"
 INVALIDATION_CHANNEL = "sc:invalidate"
 _REDIS_PAUSE_SECONDS = 1.0  # after a Redis failure, go straight to PostgreSQL this long
 _POSTGRES_TIMEOUT_SECONDS = 2.0
-_MAX_FILLS = 8  # copies to Redis under way at once, per process
+_MAX_PENDING = 512  # copies for Redis waiting at once, per process
+_COPY_GATHER_SECONDS = 0.002  # how long copies gather before going out together
 
 _log = logging.getLogger(__name__)
 
@@ -98,23 +99,29 @@ def entry_from_row(row: storage.ScanEntryRow) -> CodeEntry:
     )
 
 
-async def store_in_redis(client: aioredis.Redis, code_id: str, entry: CodeEntry, ttl: int) -> bool:
-    """Write the entry unless Redis holds a newer version; True if written.
+def _store_arguments(entry: CodeEntry, ttl: int) -> tuple[str, list[str | bytes | int]]:
+    """The script that stores `entry` and its arguments after the key.
 
     A complete entry replaces what Redis holds; a partial one (variants read after
-    misses) joins an entry of the same version.
+    misses) joins an entry of the same version. Neither overwrites a newer version.
     """
     fields: list[str | bytes | int] = [
+        entry.version, ttl,
         "code", entry.code_text, "status", entry.status, "version", entry.version,
     ]  # fmt: skip
     if entry.complete:
         fields += ["complete", 1]
     for name, variant in entry.variants.items():
         fields += [name, variant.body, f"etag:{name}", variant.etag]
-    script = _STORE_IF_NEWER if entry.complete else _ADD_IF_NOT_OLDER
+    return (_STORE_IF_NEWER if entry.complete else _ADD_IF_NOT_OLDER), fields
+
+
+async def store_in_redis(client: aioredis.Redis, code_id: str, entry: CodeEntry, ttl: int) -> bool:
+    """Write the entry unless Redis holds a newer version; True if written."""
+    script, arguments = _store_arguments(entry, ttl)
     # EVALSHA, falling back to EVAL the first time: the script is not sent every time.
     written = await client.register_script(script)(
-        keys=[REDIS_KEY_PREFIX + code_id], args=[entry.version, ttl, *fields]
+        keys=[REDIS_KEY_PREFIX + code_id], args=arguments
     )
     return bool(written)
 
@@ -146,7 +153,12 @@ class ScanCache:
         self._loading: dict[tuple[str, str], asyncio.Future[CodeEntry | None]] = {}
         self._observe = observe
         self.subscribed = asyncio.Event()  # set while following invalidations
-        self._fills: set[asyncio.Task[None]] = set()  # held so they are not collected
+        self._pending: dict[str, CodeEntry] = {}  # copies for Redis, sent in batches
+        self._copier: asyncio.Task[None] | None = None
+        self._scripts = {
+            script: client.register_script(script)
+            for script in (_STORE_IF_NEWER, _ADD_IF_NOT_OLDER)
+        }
         # Bumped by every invalidation: a read that began before one must not be kept,
         # or a process could keep the old record for a whole TTL.
         self._epoch = 0
@@ -183,8 +195,9 @@ class ScanCache:
         return loaded, loaded.variants.get(variant)
 
     async def close(self) -> None:
-        """Let copies to Redis that are under way finish."""
-        await asyncio.gather(*self._fills, return_exceptions=True)
+        """Let the copies to Redis that are waiting go out."""
+        if self._copier is not None:
+            await asyncio.gather(self._copier, return_exceptions=True)
 
     def invalidate(self, code_id: str) -> None:
         self._epoch += 1
@@ -272,20 +285,41 @@ class ScanCache:
             entry = dataclasses.replace(read, variants=dict(read.variants))
         if current:
             self._remember(code_id, entry, now)
-        if now >= self._redis_paused_until and len(self._fills) < _MAX_FILLS:
-            # Off the request's path: the answer does not wait for Redis to take a copy.
-            # In a storm of misses some copies are skipped rather than queued: answering
-            # comes first, and a code asked again is copied on a later miss.
-            fill = asyncio.create_task(self._fill_redis(code_id, read))
-            self._fills.add(fill)
-            fill.add_done_callback(self._fills.discard)
+        if now >= self._redis_paused_until:
+            self._queue_copy(code_id, read)
         return entry
 
-    async def _fill_redis(self, code_id: str, entry: CodeEntry) -> None:
-        try:
-            await store_in_redis(self._redis, code_id, entry, self._redis_ttl)
-        except BACKEND_ERRORS:
-            self._redis_paused_until = time.monotonic() + _REDIS_PAUSE_SECONDS
+    def _queue_copy(self, code_id: str, read: CodeEntry) -> None:
+        """Have Redis take a copy of what was read, off the request's path.
+
+        Copies wait a moment and go in one pipeline: a storm of misses costs Redis one
+        round trip per batch, not per request. Past `_MAX_PENDING` they are dropped
+        rather than queued: answering comes first, and a code asked again is copied then.
+        """
+        pending = self._pending.get(code_id)
+        if pending is not None and pending.version == read.version:
+            pending.variants.update(read.variants)
+        elif len(self._pending) < _MAX_PENDING:
+            self._pending[code_id] = dataclasses.replace(read, variants=dict(read.variants))
+        if self._copier is None or self._copier.done():
+            self._copier = asyncio.create_task(self._copy_pending())
+
+    async def _copy_pending(self) -> None:
+        while self._pending:
+            await asyncio.sleep(_COPY_GATHER_SECONDS)
+            batch, self._pending = self._pending, {}
+            try:
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for code_id, entry in batch.items():
+                        script, arguments = _store_arguments(entry, self._redis_ttl)
+                        await self._scripts[script](
+                            keys=[REDIS_KEY_PREFIX + code_id], args=arguments, client=pipe
+                        )
+                    await pipe.execute()
+            except BACKEND_ERRORS:
+                self._redis_paused_until = time.monotonic() + _REDIS_PAUSE_SECONDS
+                self._pending.clear()
+                return
 
     def _remember(self, code_id: str, entry: CodeEntry, now: float) -> None:
         if self._l1_size <= 0:
