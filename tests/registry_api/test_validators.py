@@ -128,4 +128,4 @@ def test_junk_gives_only_the_typed_error(value: object) -> None:
         cas_number,
     ):
         with contextlib.suppress(InvalidValue):
-            validate(value)  # type: ignore[operator]
+            validate(value)  # type: ignore[arg-type]
