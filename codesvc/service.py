@@ -44,6 +44,8 @@ class ServiceConfig:
     redis_url: str
     public_base_url: str
     pending_migrations: PendingMigrations
+    # Seals personal data and signing keys; None for units that hold neither (resolver, relay).
+    master_key: bytes | None
     l1_cache_size: int
     l1_cache_ttl_seconds: float
     negative_cache_ttl_seconds: float

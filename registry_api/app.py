@@ -14,7 +14,9 @@ from starlette.routing import Route
 
 from codesvc.requestlog import RequestLogMiddleware, request_id_var
 from codesvc.service import ServiceConfig, health_routes, resources_lifespan
-from registry_api.errors import RegistryError
+from registry_api import views
+from registry_api.accounts import PersonalDataCipher
+from registry_api.errors import Locked, RegistryError, Unauthenticated
 
 API_PREFIX = "/api/v1"
 # Filings carry SDS text; a whole SDS is far below this.
@@ -22,6 +24,10 @@ MAX_BODY_BYTES = 2 * 1024 * 1024
 
 
 def create_app(config: ServiceConfig) -> Starlette:
+    if config.master_key is None:
+        raise ValueError("the registry needs the master key: it seals personal data")
+    cipher = PersonalDataCipher(config.master_key)
+
     async def index(_request: Request) -> Response:
         return JSONResponse({"service": "safecode registry", "api": "v1"})
 
@@ -29,6 +35,7 @@ def create_app(config: ServiceConfig) -> Starlette:
         routes=[
             *health_routes(config.pending_migrations),
             Route(API_PREFIX, index, methods=["GET"]),
+            *views.routes(cipher),
         ],
         middleware=[Middleware(RequestLogMiddleware)],
         exception_handlers={
@@ -47,7 +54,14 @@ def error_body(code: str, message: str, fields: dict[str, str] | None = None) ->
 
 async def _registry_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RegistryError)
-    return JSONResponse(error_body(exc.code, exc.message, exc.fields), status_code=exc.status)
+    headers = {}
+    if isinstance(exc, Locked):
+        headers["Retry-After"] = str(exc.retry_after)
+    elif isinstance(exc, Unauthenticated):
+        headers["WWW-Authenticate"] = 'Bearer realm="safecode"'
+    return JSONResponse(
+        error_body(exc.code, exc.message, exc.fields), status_code=exc.status, headers=headers
+    )
 
 
 async def _http_error(_request: Request, exc: Exception) -> Response:

@@ -17,3 +17,50 @@ class RegistryError(Exception):
         super().__init__(message)
         self.message = message
         self.fields = dict(fields or {})
+
+
+class ValidationFailed(RegistryError):
+    """The body was read but fields are invalid; `fields` names every bad one."""
+
+    status = 422
+    code = "validation_failed"
+
+
+class NotFound(RegistryError):
+    """Absent, or outside the caller's scope: the two answer alike, so ids cannot be probed."""
+
+    status = 404
+    code = "not_found"
+
+
+class Unauthenticated(RegistryError):
+    status = 401
+    code = "unauthenticated"
+
+
+class Forbidden(RegistryError):
+    """In scope, but the caller's role may not do this."""
+
+    status = 403
+    code = "forbidden"
+
+
+class PasswordChangeRequired(RegistryError):
+    status = 403
+    code = "password_change_required"
+
+
+class Locked(RegistryError):
+    """Too many failed sign-ins; `retry_after` seconds until the next try."""
+
+    status = 423
+    code = "locked"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class Conflict(RegistryError):
+    status = 409
+    code = "conflict"

@@ -17,6 +17,7 @@ from codesvc.resolver import open_resolver_state
 from codesvc.service import Resources, ServiceConfig, open_resources
 from codesvc.storage import Connection
 from safecode.embedded import ServiceUrls
+from safecode.master_key import load_master_key
 from safecode.migrations import Migration, discover, pending_migrations
 from safecode.settings import Settings
 
@@ -24,7 +25,11 @@ _log = logging.getLogger(__name__)
 
 
 def service_config(
-    settings: Settings, urls: ServiceUrls, migrations: Sequence[Migration] | None = None
+    settings: Settings,
+    urls: ServiceUrls,
+    migrations: Sequence[Migration] | None = None,
+    *,
+    with_master_key: bool = False,
 ) -> ServiceConfig:
     expected = discover() if migrations is None else list(migrations)
 
@@ -37,6 +42,7 @@ def service_config(
         redis_url=urls.redis_url,
         public_base_url=settings.public_base_url,
         pending_migrations=pending,
+        master_key=load_master_key(settings) if with_master_key else None,
         l1_cache_size=settings.l1_cache_size,
         l1_cache_ttl_seconds=settings.l1_cache_ttl_seconds,
         negative_cache_ttl_seconds=settings.negative_cache_ttl_seconds,
@@ -110,8 +116,8 @@ def resolver_app(settings: Settings, urls: ServiceUrls) -> ASGIApp:
 
 
 def registry_app(settings: Settings, urls: ServiceUrls) -> ASGIApp:
-    return registry_api.app.create_app(service_config(settings, urls))
+    return registry_api.app.create_app(service_config(settings, urls, with_master_key=True))
 
 
 def all_in_one_app(settings: Settings, urls: ServiceUrls) -> AllInOne:
-    return AllInOne(service_config(settings, urls))
+    return AllInOne(service_config(settings, urls, with_master_key=True))

@@ -47,7 +47,9 @@ def create_app(request: pytest.FixtureRequest) -> Callable[[ServiceConfig], ASGI
 async def test_ready_when_everything_answers(
     create_app: Callable[[ServiceConfig], ASGIApp], settings: Settings, service_urls: ServiceUrls
 ) -> None:
-    response = await _readyz(create_app(service_config(settings, service_urls)))
+    response = await _readyz(
+        create_app(service_config(settings, service_urls, with_master_key=True))
+    )
     assert response.status_code == 200
     assert response.json() == {
         "status": "ready",
@@ -59,7 +61,7 @@ async def test_postgres_down_is_named(
     create_app: Callable[[ServiceConfig], ASGIApp], settings: Settings, service_urls: ServiceUrls
 ) -> None:
     urls = ServiceUrls(database_url=CLOSED_POSTGRES, redis_url=service_urls.redis_url)
-    response = await _readyz(create_app(service_config(settings, urls)))
+    response = await _readyz(create_app(service_config(settings, urls, with_master_key=True)))
     assert response.status_code == 503
     checks = response.json()["checks"]
     assert checks["postgres"].startswith("unreachable: ")
@@ -71,7 +73,7 @@ async def test_redis_down_is_named(
     create_app: Callable[[ServiceConfig], ASGIApp], settings: Settings, service_urls: ServiceUrls
 ) -> None:
     urls = ServiceUrls(database_url=service_urls.database_url, redis_url=CLOSED_REDIS)
-    response = await _readyz(create_app(service_config(settings, urls)))
+    response = await _readyz(create_app(service_config(settings, urls, with_master_key=True)))
     assert response.status_code == 503
     checks = response.json()["checks"]
     assert checks["redis"].startswith("unreachable: ")
@@ -86,6 +88,8 @@ async def test_pending_migrations_are_named(
 ) -> None:
     (tmp_path / "0001_new_table.sql").write_text("CREATE TABLE new_table (id int);")
     expected = [*discover(), *discover([("extra", tmp_path)])]
-    response = await _readyz(create_app(service_config(settings, service_urls, expected)))
+    response = await _readyz(
+        create_app(service_config(settings, service_urls, expected, with_master_key=True))
+    )
     assert response.status_code == 503
     assert response.json()["checks"]["migrations"] == "pending: extra/0001_new_table.sql"

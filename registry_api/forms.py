@@ -1,0 +1,88 @@
+"""Request bodies: JSON read into typed forms, with every bad field named (422).
+
+Unknown fields are refused too, so a misspelt field is an error rather than silently
+ignored. The models double as the OpenAPI schemas of the bodies.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Annotated, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from starlette.requests import Request
+
+from registry_api import validators
+from registry_api.accounts import Level, Role
+from registry_api.errors import RegistryError, ValidationFailed
+
+_Form = TypeVar("_Form", bound=BaseModel)
+
+
+def _checked(check: Callable[[str], str]) -> AfterValidator:
+    def run(value: str) -> str:
+        try:
+            return check(value)
+        except validators.InvalidValue as exc:
+            raise ValueError(str(exc)) from None
+
+    return AfterValidator(run)
+
+
+Mobile = Annotated[str, Field(max_length=32), _checked(validators.mobile_number)]
+Phone = Annotated[str, Field(max_length=32), _checked(validators.phone_number)]
+ResidentId = Annotated[str, Field(max_length=32), _checked(validators.resident_id_number)]
+Name = Annotated[str, Field(min_length=1, max_length=50)]
+Password = Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class Form(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+
+
+class LoginForm(Form):
+    mobile: Mobile
+    password: Password
+
+
+class PasswordChangeForm(Form):
+    current_password: Password
+    new_password: Password
+
+
+class RegulatorForm(Form):
+    mobile: Mobile
+    name: Name
+    role: Role
+    level: Level
+    jurisdiction_id: Annotated[str, Field(pattern=r"^[0-9]{6}(P[0-9]{2,4})?$")]
+    work_unit: Annotated[str, Field(min_length=4, max_length=100)]  # the full official name
+    position: Annotated[str, Field(max_length=50)] | None = None
+    office_phone: Phone | None = None
+    resident_id: ResidentId | None = None
+    remark: Annotated[str, Field(max_length=500)] | None = None
+
+
+class ParkForm(Form):
+    name: Annotated[str, Field(min_length=2, max_length=100)]
+
+
+async def read_form(request: Request, form: type[_Form]) -> _Form:
+    """The body as `form`; raises `ValidationFailed` naming every bad field."""
+    body = await request.body()
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise RegistryError("the body must be a JSON object") from None
+    if not isinstance(data, dict):
+        raise ValidationFailed("the body must be a JSON object", {"body": "must be an object"})
+    try:
+        return form.model_validate(data)
+    except ValidationError as exc:
+        fields: dict[str, str] = {}
+        for error in exc.errors():
+            path = ".".join(str(part) for part in error["loc"]) or "body"
+            message = error["msg"].removeprefix("Value error, ")
+            fields.setdefault(path, message)
+        raise ValidationFailed(f"{len(fields)} field(s) are not valid", fields) from None

@@ -1,0 +1,285 @@
+"""The registry's operations: sign-in, accounts and units, with their rules and scope.
+
+Each takes a connection and the acting account, runs in one transaction, and raises the
+registry's errors; the views only read the request and shape the answer. Out of scope
+answers exactly like absent (`NotFound`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from codesvc.storage import Connection
+from registry_api import storage
+from registry_api.accounts import (
+    ADMINS_PER_UNIT,
+    SESSION_LIFETIME,
+    Level,
+    PersonalDataCipher,
+    Role,
+    creation_refused,
+    hash_password,
+    lockout_until,
+    new_session_token,
+    password_matches,
+    password_problems,
+    temporary_password,
+    token_digest,
+)
+from registry_api.errors import (
+    Conflict,
+    Forbidden,
+    Locked,
+    NotFound,
+    PasswordChangeRequired,
+    RegistryError,
+    Unauthenticated,
+    ValidationFailed,
+)
+from registry_api.forms import RegulatorForm
+from registry_api.validators import mask_resident_id
+
+_BAD_SIGN_IN = "mobile number or password is wrong"
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    token: str
+    expires_at: datetime
+    account: storage.Account
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """The signed-in account and the unit it answers for."""
+
+    account: storage.Account
+    unit: storage.Jurisdiction | None  # None for enterprise accounts
+
+
+async def sign_in(conn: Connection, mobile: str, password: str) -> Session:
+    """A new session; raises `Unauthenticated` (same message whatever was wrong) or `Locked`."""
+    now = datetime.now(UTC)
+    async with conn.transaction():
+        account = await storage.fetch_account_by_mobile(conn, mobile)
+        if account is None or account.disabled_at is not None:
+            raise Unauthenticated(_BAD_SIGN_IN)
+        if account.locked_until is not None and account.locked_until > now:
+            raise _locked(account.locked_until, now)
+        if not password_matches(account.password_hash, password):
+            # A lock that has run out starts a fresh count.
+            failed = 1 if account.locked_until is not None else account.failed_logins + 1
+            if account.locked_until is not None:
+                await storage.clear_failed_logins(conn, account.id)
+            until = lockout_until(failed, now)
+            await storage.record_failed_login(conn, account.id, until)
+            if until is not None:
+                raise _locked(until, now)
+            raise Unauthenticated(_BAD_SIGN_IN)
+        await storage.clear_failed_logins(conn, account.id)
+        token = new_session_token()
+        expires_at = now + SESSION_LIFETIME
+        await storage.insert_session(conn, token_digest(token), account.id, expires_at)
+    return Session(token, expires_at, account)
+
+
+def _locked(until: datetime, now: datetime) -> Locked:
+    seconds = max(1, int((until - now).total_seconds()))
+    minutes = (seconds + 59) // 60
+    return Locked(
+        f"too many failed sign-ins; try again after {until:%Y-%m-%d %H:%M} UTC "
+        f"(in {minutes} minute(s))",
+        retry_after=seconds,
+    )
+
+
+async def authenticate(
+    conn: Connection, token: str | None, *, changing_password: bool = False
+) -> Actor:
+    """The actor behind a bearer token; a pending forced password change blocks all else."""
+    if not token:
+        raise Unauthenticated("sign in first: send Authorization: Bearer <token>")
+    account = await storage.fetch_session_account(conn, token_digest(token))
+    if account is None:
+        raise Unauthenticated("the session is unknown, ended or expired; sign in again")
+    if account.must_change_password and not changing_password:
+        raise PasswordChangeRequired("change the password first: POST /api/v1/auth/password")
+    unit = None
+    if account.jurisdiction_id is not None:
+        unit = await storage.fetch_jurisdiction(conn, account.jurisdiction_id)
+    return Actor(account, unit)
+
+
+async def sign_out(conn: Connection, token: str) -> None:
+    await storage.end_session(conn, token_digest(token))
+
+
+async def change_password(conn: Connection, actor: Actor, current: str, new: str) -> None:
+    account = actor.account
+    if not password_matches(account.password_hash, current):
+        raise ValidationFailed(
+            "the current password is wrong", {"current_password": "does not match"}
+        )
+    problems = password_problems(new, account.mobile)
+    if current == new:
+        problems.append("must differ from the current password")
+    if problems:
+        raise ValidationFailed(
+            "the new password is not acceptable", {"new_password": "; ".join(problems)}
+        )
+    await storage.set_password(conn, account.id, hash_password(new), must_change=False)
+
+
+def _regulator_unit(actor: Actor) -> storage.Jurisdiction:
+    if actor.unit is None or actor.account.role is None:
+        raise NotFound("no such resource")  # enterprises see nothing of the regulators
+    return actor.unit
+
+
+async def jurisdiction_in_scope(
+    conn: Connection, actor: Actor, jurisdiction_id: str
+) -> storage.Jurisdiction:
+    unit = _regulator_unit(actor)
+    found = await storage.fetch_jurisdiction(conn, jurisdiction_id)
+    if found is None or not unit.unit.contains(found.unit):
+        raise NotFound(f"no jurisdiction {jurisdiction_id}")
+    return found
+
+
+async def create_park(
+    conn: Connection, actor: Actor, parent_id: str, name: str
+) -> storage.Jurisdiction:
+    parent = await jurisdiction_in_scope(conn, actor, parent_id)
+    if actor.account.role is not Role.ADMIN:
+        raise Forbidden("only an admin adds chemical parks")
+    if parent.level.value not in ("county", "city"):
+        raise ValidationFailed(
+            "a chemical park belongs to a county or a city",
+            {"jurisdiction_id": f"{parent.id} is at {parent.level.value} level"},
+        )
+    return await storage.insert_park(conn, parent, name)
+
+
+@dataclass(frozen=True, slots=True)
+class Created:
+    account: storage.Account
+    temporary_password: str
+    warnings: list[str]
+
+
+async def create_regulator(
+    conn: Connection, actor: Actor, form: RegulatorForm, cipher: PersonalDataCipher
+) -> Created:
+    creator_unit = _regulator_unit(actor)
+    assert actor.account.role is not None
+    async with conn.transaction():
+        unit = await storage.fetch_jurisdiction(conn, form.jurisdiction_id)
+        if unit is None or not creator_unit.unit.contains(unit.unit):
+            raise ValidationFailed(
+                "the unit is not one you manage",
+                {"jurisdiction_id": f"no jurisdiction {form.jurisdiction_id} in your scope"},
+            )
+        refused = creation_refused(
+            actor.account.role, creator_unit.unit, form.role, form.level, unit.unit
+        )
+        if refused is not None:
+            raise Forbidden(refused)
+        password = temporary_password()
+        account = await storage.insert_regulator(
+            conn,
+            mobile=form.mobile,
+            name=form.name,
+            password_hash=hash_password(password),
+            role=form.role,
+            level=form.level,
+            jurisdiction_id=unit.id,
+            work_unit=form.work_unit,
+            position=form.position,
+            office_phone=form.office_phone,
+            resident_id_sealed=None if form.resident_id is None else cipher.seal(form.resident_id),
+            resident_id_masked=None
+            if form.resident_id is None
+            else mask_resident_id(form.resident_id),
+            remark=form.remark,
+            created_by=actor.account.id,
+        )
+        if account is None:
+            raise Conflict(
+                "an account with this mobile number exists already",
+                {"mobile": "is the login of another account"},
+            )
+        warnings = []
+        admins = await storage.count_admins(conn, unit.id)
+        if form.role is Role.ADMIN and admins > ADMINS_PER_UNIT:
+            warnings.append(f"{unit.name} now has {admins} admins; the rule is 1 or 2 per unit")
+    return Created(account, password, warnings)
+
+
+async def account_in_scope(conn: Connection, actor: Actor, account_id: int) -> storage.Account:
+    unit = _regulator_unit(actor)
+    account = await storage.fetch_account(conn, account_id)
+    if account is None or account.jurisdiction_id is None:
+        raise NotFound(f"no account {account_id}")
+    target_unit = await storage.fetch_jurisdiction(conn, account.jurisdiction_id)
+    if target_unit is None or not unit.unit.contains(target_unit.unit):
+        raise NotFound(f"no account {account_id}")
+    return account
+
+
+async def accounts_in_scope(conn: Connection, actor: Actor) -> list[storage.Account]:
+    return await storage.fetch_accounts_below(conn, _regulator_unit(actor).path)
+
+
+async def reset_password(conn: Connection, actor: Actor, account_id: int) -> str:
+    """A temporary password for the account, to be changed at its next sign-in."""
+    async with conn.transaction():
+        target = await account_in_scope(conn, actor, account_id)
+        _admin_over(actor, target)
+        password = temporary_password()
+        await storage.set_password(conn, target.id, hash_password(password), must_change=True)
+        await storage.end_sessions_of(conn, target.id)
+    return password
+
+
+async def disable(conn: Connection, actor: Actor, account_id: int) -> None:
+    async with conn.transaction():
+        target = await account_in_scope(conn, actor, account_id)
+        _admin_over(actor, target)
+        if target.disabled_at is not None:
+            raise Conflict("the account is disabled already")
+        await storage.disable_account(conn, target.id)
+        await storage.end_sessions_of(conn, target.id)
+
+
+def _admin_over(actor: Actor, target: storage.Account) -> None:
+    if actor.account.role is not Role.ADMIN:
+        raise Forbidden("only an admin resets passwords and disables accounts")
+    if target.id == actor.account.id:
+        raise Forbidden("an admin does not reset or disable its own account")
+
+
+async def create_national_admin(
+    conn: Connection, *, mobile: str, name: str, work_unit: str
+) -> tuple[storage.Account, str]:
+    """The first account (`safecode admin create-national`); refuses a mobile in use."""
+    password = temporary_password()
+    account = await storage.insert_regulator(
+        conn,
+        mobile=mobile,
+        name=name,
+        password_hash=hash_password(password),
+        role=Role.ADMIN,
+        level=Level.NATIONAL,
+        jurisdiction_id="000000",
+        work_unit=work_unit,
+        position=None,
+        office_phone=None,
+        resident_id_sealed=None,
+        resident_id_masked=None,
+        remark=None,
+        created_by=None,
+    )
+    if account is None:
+        raise RegistryError(f"an account with mobile {mobile} exists already")
+    return account, password

@@ -1,0 +1,260 @@
+"""All of the registry's SQL. Functions take a connection first and return dataclasses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from codesvc.storage import Connection
+from registry_api.accounts import Level, Role, Unit
+
+
+@dataclass(frozen=True, slots=True)
+class Jurisdiction:
+    id: str
+    name: str
+    level: Level
+    parent_id: str | None
+    path: str
+
+    @property
+    def unit(self) -> Unit:
+        return Unit(self.id, self.level, self.parent_id, self.path)
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    id: int
+    kind: str
+    mobile: str
+    name: str
+    password_hash: str
+    must_change_password: bool
+    failed_logins: int
+    locked_until: datetime | None
+    disabled_at: datetime | None
+    role: Role | None
+    level: Level | None
+    jurisdiction_id: str | None
+    work_unit: str | None
+    position: str | None
+    office_phone: str | None
+    resident_id_masked: str | None
+    remark: str | None
+    created_at: datetime
+    version: int
+
+
+_JURISDICTION = "id, name, level, parent_id, path"
+_ACCOUNT = (
+    "id, kind, mobile, name, password_hash, must_change_password, failed_logins, "
+    "locked_until, disabled_at, role, level, jurisdiction_id, work_unit, position, "
+    "office_phone, resident_id_masked, remark, created_at, version"
+)
+
+
+def _jurisdiction(row: Any) -> Jurisdiction:
+    return Jurisdiction(row["id"], row["name"], Level(row["level"]), row["parent_id"], row["path"])
+
+
+def _account(row: Any) -> Account:
+    values = dict(row)
+    values["role"] = None if values["role"] is None else Role(values["role"])
+    values["level"] = None if values["level"] is None else Level(values["level"])
+    return Account(**values)
+
+
+async def fetch_jurisdiction(conn: Connection, jurisdiction_id: str) -> Jurisdiction | None:
+    row = await conn.fetchrow(
+        f"SELECT {_JURISDICTION} FROM jurisdictions WHERE id = $1", jurisdiction_id
+    )
+    return None if row is None else _jurisdiction(row)
+
+
+async def fetch_children(conn: Connection, parent_id: str) -> list[Jurisdiction]:
+    rows = await conn.fetch(
+        f"SELECT {_JURISDICTION} FROM jurisdictions WHERE parent_id = $1 ORDER BY id", parent_id
+    )
+    return [_jurisdiction(row) for row in rows]
+
+
+async def insert_park(conn: Connection, parent: Jurisdiction, name: str) -> Jurisdiction:
+    """A chemical park under a county or city; its id is the parent's code, P and a number."""
+    async with conn.transaction():
+        # Serialises numbering within the parent.
+        await conn.execute("SELECT 1 FROM jurisdictions WHERE id = $1 FOR UPDATE", parent.id)
+        count: int = await conn.fetchval(
+            "SELECT count(*) FROM jurisdictions WHERE parent_id = $1 AND level = 'park'",
+            parent.id,
+        )
+        row = await conn.fetchrow(
+            f"""
+            INSERT INTO jurisdictions (id, name, level, parent_id) VALUES ($1, $2, 'park', $3)
+            RETURNING {_JURISDICTION}
+            """,
+            f"{parent.id}P{count + 1:02d}",
+            name,
+            parent.id,
+        )
+    return _jurisdiction(row)
+
+
+async def fetch_account(conn: Connection, account_id: int) -> Account | None:
+    row = await conn.fetchrow(f"SELECT {_ACCOUNT} FROM accounts WHERE id = $1", account_id)
+    return None if row is None else _account(row)
+
+
+async def fetch_account_by_mobile(conn: Connection, mobile: str) -> Account | None:
+    row = await conn.fetchrow(f"SELECT {_ACCOUNT} FROM accounts WHERE mobile = $1", mobile)
+    return None if row is None else _account(row)
+
+
+async def fetch_accounts_below(conn: Connection, path: str) -> list[Account]:
+    """Regulator accounts bound to the unit at `path` or below it."""
+    rows = await conn.fetch(
+        f"""
+        SELECT {", ".join("a." + c.strip() for c in _ACCOUNT.split(","))}
+        FROM accounts a JOIN jurisdictions j ON j.id = a.jurisdiction_id
+        WHERE j.path = $1 OR j.path LIKE $1 || '/%'
+        ORDER BY a.id
+        """,
+        path,
+    )
+    return [_account(row) for row in rows]
+
+
+async def count_admins(conn: Connection, jurisdiction_id: str) -> int:
+    count: int = await conn.fetchval(
+        """
+        SELECT count(*) FROM accounts
+        WHERE jurisdiction_id = $1 AND role = 'admin' AND disabled_at IS NULL
+        """,
+        jurisdiction_id,
+    )
+    return count
+
+
+async def insert_regulator(
+    conn: Connection,
+    *,
+    mobile: str,
+    name: str,
+    password_hash: str,
+    role: Role,
+    level: Level,
+    jurisdiction_id: str,
+    work_unit: str,
+    position: str | None,
+    office_phone: str | None,
+    resident_id_sealed: bytes | None,
+    resident_id_masked: str | None,
+    remark: str | None,
+    created_by: int | None,
+) -> Account | None:
+    """The new account; None when the mobile number is taken already."""
+    row = await conn.fetchrow(
+        f"""
+        INSERT INTO accounts (kind, mobile, name, password_hash, role, level, jurisdiction_id,
+            work_unit, position, office_phone, resident_id_sealed, resident_id_masked, remark,
+            created_by)
+        VALUES ('regulator', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+        ON CONFLICT (mobile) DO NOTHING
+        RETURNING {_ACCOUNT}
+        """,
+        mobile,
+        name,
+        password_hash,
+        role.value,
+        level.value,
+        jurisdiction_id,
+        work_unit,
+        position,
+        office_phone,
+        resident_id_sealed,
+        resident_id_masked,
+        remark,
+        created_by,
+    )
+    return None if row is None else _account(row)
+
+
+async def record_failed_login(
+    conn: Connection, account_id: int, locked_until: datetime | None
+) -> None:
+    await conn.execute(
+        """
+        UPDATE accounts SET failed_logins = failed_logins + 1,
+            locked_until = coalesce($2, locked_until)
+        WHERE id = $1
+        """,
+        account_id,
+        locked_until,
+    )
+
+
+async def clear_failed_logins(conn: Connection, account_id: int) -> None:
+    await conn.execute(
+        "UPDATE accounts SET failed_logins = 0, locked_until = NULL WHERE id = $1", account_id
+    )
+
+
+async def set_password(
+    conn: Connection, account_id: int, password_hash: str, *, must_change: bool
+) -> None:
+    await conn.execute(
+        """
+        UPDATE accounts SET password_hash = $2, must_change_password = $3,
+            failed_logins = 0, locked_until = NULL, version = version + 1
+        WHERE id = $1
+        """,
+        account_id,
+        password_hash,
+        must_change,
+    )
+
+
+async def disable_account(conn: Connection, account_id: int) -> None:
+    await conn.execute(
+        "UPDATE accounts SET disabled_at = now(), version = version + 1 WHERE id = $1",
+        account_id,
+    )
+
+
+async def insert_session(
+    conn: Connection, token_hash: bytes, account_id: int, expires_at: datetime
+) -> None:
+    await conn.execute(
+        "INSERT INTO sessions (token_hash, account_id, expires_at) VALUES ($1, $2, $3)",
+        token_hash,
+        account_id,
+        expires_at,
+    )
+
+
+async def fetch_session_account(conn: Connection, token_hash: bytes) -> Account | None:
+    """The account of a live session: not ended, not expired, account not disabled."""
+    row = await conn.fetchrow(
+        f"""
+        SELECT {", ".join("a." + c.strip() for c in _ACCOUNT.split(","))}
+        FROM sessions s JOIN accounts a ON a.id = s.account_id
+        WHERE s.token_hash = $1 AND s.ended_at IS NULL AND s.expires_at > now()
+          AND a.disabled_at IS NULL
+        """,
+        token_hash,
+    )
+    return None if row is None else _account(row)
+
+
+async def end_session(conn: Connection, token_hash: bytes) -> None:
+    await conn.execute(
+        "UPDATE sessions SET ended_at = now() WHERE token_hash = $1 AND ended_at IS NULL",
+        token_hash,
+    )
+
+
+async def end_sessions_of(conn: Connection, account_id: int) -> None:
+    await conn.execute(
+        "UPDATE sessions SET ended_at = now() WHERE account_id = $1 AND ended_at IS NULL",
+        account_id,
+    )
