@@ -59,28 +59,34 @@ class Actor:
 
 
 async def sign_in(conn: Connection, mobile: str, password: str) -> Session:
-    """A new session; raises `Unauthenticated` (same message whatever was wrong) or `Locked`."""
+    """A new session; raises `Unauthenticated` (same message whatever was wrong) or `Locked`.
+
+    A failed attempt is recorded and committed before the error is raised.
+    """
     now = datetime.now(UTC)
+    failure: RegistryError | None = None
     async with conn.transaction():
         account = await storage.fetch_account_by_mobile(conn, mobile)
         if account is None or account.disabled_at is not None:
-            raise Unauthenticated(_BAD_SIGN_IN)
-        if account.locked_until is not None and account.locked_until > now:
-            raise _locked(account.locked_until, now)
-        if not password_matches(account.password_hash, password):
+            failure = Unauthenticated(_BAD_SIGN_IN)
+        elif account.locked_until is not None and account.locked_until > now:
+            failure = _locked(account.locked_until, now)
+        elif not password_matches(account.password_hash, password):
             # A lock that has run out starts a fresh count.
             failed = 1 if account.locked_until is not None else account.failed_logins + 1
             if account.locked_until is not None:
                 await storage.clear_failed_logins(conn, account.id)
             until = lockout_until(failed, now)
             await storage.record_failed_login(conn, account.id, until)
-            if until is not None:
-                raise _locked(until, now)
-            raise Unauthenticated(_BAD_SIGN_IN)
-        await storage.clear_failed_logins(conn, account.id)
-        token = new_session_token()
-        expires_at = now + SESSION_LIFETIME
-        await storage.insert_session(conn, token_digest(token), account.id, expires_at)
+            failure = Unauthenticated(_BAD_SIGN_IN) if until is None else _locked(until, now)
+        else:
+            await storage.clear_failed_logins(conn, account.id)
+            token = new_session_token()
+            expires_at = now + SESSION_LIFETIME
+            await storage.insert_session(conn, token_digest(token), account.id, expires_at)
+    if failure is not None:
+        raise failure
+    assert account is not None
     return Session(token, expires_at, account)
 
 

@@ -21,6 +21,7 @@ from codesvc.errors import CodesvcError
 from codesvc.relay import Relay
 from codesvc.service import ServiceConfig, open_resources
 from safecode import apps
+from safecode.cli_admin import add_admin_commands
 from safecode.cli_keys import add_key_commands
 from safecode.demo import ensure_demo_code
 from safecode.embedded import (
@@ -96,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.set_defaults(command=_migrate)
 
     add_key_commands(commands)
+    add_admin_commands(commands)
 
     services = commands.add_parser(
         "services",

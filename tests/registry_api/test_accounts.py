@@ -1,0 +1,309 @@
+"""Regulator accounts through the HTTP API: sign-in, lockout, forced change, creation by
+level and scope, resets, disabling, and bad bodies."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass
+
+import asyncpg
+import httpx
+import pytest
+
+from registry_api import views
+from registry_api.accounts import MAX_FAILED_LOGINS
+from registry_api.services import create_national_admin
+from tests.conftest import run_cli
+
+API = "/api/v1"
+GOOD_PASSWORD = "Chemicals-Safe-2026"
+
+
+@dataclass
+class Signed:
+    client: httpx.AsyncClient
+    token: str
+    account_id: int
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    async def get(self, path: str) -> httpx.Response:
+        return await self.client.get(API + path, headers=self.headers())
+
+    async def post(self, path: str, body: object = None) -> httpx.Response:
+        return await self.client.post(API + path, json=body, headers=self.headers())
+
+
+async def _sign_in(client: httpx.AsyncClient, mobile: str, password: str) -> httpx.Response:
+    return await client.post(f"{API}/auth/login", json={"mobile": mobile, "password": password})
+
+
+async def _first_sign_in(client: httpx.AsyncClient, mobile: str, temporary: str) -> Signed:
+    response = await _sign_in(client, mobile, temporary)
+    assert response.status_code == 200, response.text
+    assert response.json()["must_change_password"] is True
+    signed = Signed(client, response.json()["token"], response.json()["account"]["id"])
+    changed = await signed.post(
+        "/auth/password", {"current_password": temporary, "new_password": GOOD_PASSWORD}
+    )
+    assert changed.status_code == 204, changed.text
+    return signed
+
+
+@pytest.fixture
+async def national(pool: asyncpg.Pool, registry_client: httpx.AsyncClient) -> Signed:
+    async with pool.acquire() as conn:
+        account, password = await create_national_admin(
+            conn, mobile="13800000000", name="国家管理员", work_unit="中华人民共和国应急管理部"
+        )
+    return await _first_sign_in(registry_client, account.mobile, password)
+
+
+def _regulator(mobile: str, role: str, level: str, unit: str, **extra: str) -> dict[str, str]:
+    return {
+        "mobile": mobile,
+        "name": "张三",
+        "role": role,
+        "level": level,
+        "jurisdiction_id": unit,
+        "work_unit": "山西省应急管理厅",
+        **extra,
+    }
+
+
+async def _create(by: Signed, body: dict[str, str]) -> Signed:
+    created = await by.post("/accounts", body)
+    assert created.status_code == 201, created.text
+    return await _first_sign_in(by.client, body["mobile"], created.json()["temporary_password"])
+
+
+async def test_the_first_admin_comes_from_the_command_line(
+    service_urls: object,
+    monkeypatch: pytest.MonkeyPatch,
+    registry_client: httpx.AsyncClient,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from safecode.embedded import ServiceUrls
+
+    assert isinstance(service_urls, ServiceUrls)
+    monkeypatch.setenv("DATABASE_URL", service_urls.database_url)
+    argv = ["admin", "create-national", "--mobile", "139 0000 0001", "--name", "李四",
+            "--work-unit", "中华人民共和国应急管理部"]  # fmt: skip
+    assert await asyncio.to_thread(run_cli, argv) == 0
+    out = capsys.readouterr().out
+    password = re.search(r"one-time password: (\S+)", out)
+    assert password is not None
+    assert await asyncio.to_thread(run_cli, argv) == 1  # the mobile is taken now
+    assert "exists already" in capsys.readouterr().err
+
+    signed_in = await _sign_in(registry_client, "13900000001", password.group(1))
+    token = signed_in.json()["token"]
+    blocked = await registry_client.get(
+        f"{API}/accounts", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert blocked.status_code == 403
+    assert blocked.json()["error"]["code"] == "password_change_required"
+    weak = await registry_client.post(
+        f"{API}/auth/password",
+        json={"current_password": password.group(1), "new_password": "short"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert weak.status_code == 422
+    assert "10 to 128 characters" in weak.json()["error"]["fields"]["new_password"]
+    wrong = await registry_client.post(
+        f"{API}/auth/password",
+        json={"current_password": "not-it", "new_password": GOOD_PASSWORD},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert wrong.json()["error"]["fields"] == {"current_password": "does not match"}
+
+
+async def test_repeated_failures_lock_the_account_with_the_retry_time(
+    national: Signed, registry_client: httpx.AsyncClient
+) -> None:
+    unknown = await _sign_in(registry_client, "13712345678", "whatever")
+    wrong = await _sign_in(registry_client, "13800000000", "whatever")
+    assert unknown.status_code == wrong.status_code == 401
+    assert unknown.json()["error"]["message"] == wrong.json()["error"]["message"]
+    for _ in range(MAX_FAILED_LOGINS - 2):
+        assert (await _sign_in(registry_client, "13800000000", "whatever")).status_code == 401
+    locked = await _sign_in(registry_client, "13800000000", "whatever")
+    assert locked.status_code == 423
+    assert "try again after" in locked.json()["error"]["message"]
+    assert 0 < int(locked.headers["retry-after"]) <= 15 * 60
+    still = await _sign_in(registry_client, "13800000000", GOOD_PASSWORD)
+    assert still.status_code == 423  # the right password does not open a locked account
+
+
+async def test_sign_out_ends_the_session(national: Signed) -> None:
+    assert (await national.get("/me")).status_code == 200
+    assert (await national.post("/auth/logout")).status_code == 204
+    after = await national.get("/me")
+    assert after.status_code == 401
+    assert after.headers["www-authenticate"].startswith("Bearer")
+
+
+async def test_accounts_are_created_level_by_level_within_scope(national: Signed) -> None:
+    refused = await national.post(
+        "/accounts", _regulator("13900000010", "reviewer", "province", "140000")
+    )
+    assert refused.status_code == 403
+    assert "admins only" in refused.json()["error"]["message"]
+
+    province = await _create(national, _regulator("13900000011", "admin", "province", "140000"))
+    reviewer = await _create(province, _regulator("13900000012", "reviewer", "province", "140000"))
+    city = await _create(province, _regulator("13900000013", "admin", "city", "140100"))
+    county = await _create(city, _regulator("13900000014", "admin", "county", "140105"))
+
+    skip = await province.post("/accounts", _regulator("13900000015", "admin", "county", "140105"))
+    assert skip.status_code == 403  # two levels down
+    wrong_level = await city.post(
+        "/accounts", _regulator("13900000016", "viewer", "county", "140100")
+    )
+    assert wrong_level.status_code == 403
+    other_province = await province.post(
+        "/accounts", _regulator("13900000017", "admin", "city", "150100")
+    )
+    assert other_province.status_code == 422
+    assert "jurisdiction_id" in other_province.json()["error"]["fields"]
+    by_reviewer = await reviewer.post(
+        "/accounts", _regulator("13900000018", "viewer", "province", "140000")
+    )
+    assert by_reviewer.status_code == 403
+
+    listed = await city.get("/accounts")
+    assert {a["mobile"] for a in listed.json()["accounts"]} == {"13900000013", "13900000014"}
+    assert (await county.get(f"/accounts/{province.account_id}")).status_code == 404
+    assert (await county.get("/jurisdictions/150000")).status_code == 404
+    assert (await county.get("/jurisdictions/140100")).status_code == 404  # above it
+    shanxi = await province.get("/jurisdictions/140000")
+    assert len(shanxi.json()["children"]) == 11
+
+
+async def test_a_taken_mobile_and_a_third_admin(national: Signed) -> None:
+    first = await national.post(
+        "/accounts", _regulator("13900000021", "admin", "province", "140000")
+    )
+    again = await national.post(
+        "/accounts", _regulator("13900000021", "admin", "province", "140000")
+    )
+    assert again.status_code == 409
+    assert again.json()["error"]["fields"] == {"mobile": "is the login of another account"}
+    second = await national.post(
+        "/accounts", _regulator("13900000022", "admin", "province", "140000")
+    )
+    third = await national.post(
+        "/accounts", _regulator("13900000023", "admin", "province", "140000")
+    )
+    assert first.json()["warnings"] == second.json()["warnings"] == []
+    assert "3 admins" in third.json()["warnings"][0]
+
+
+async def test_the_resident_id_is_sealed_at_rest_and_masked_in_answers(
+    national: Signed, pool: asyncpg.Pool
+) -> None:
+    body = _regulator(
+        "13900000031", "admin", "province", "140000", resident_id="11010519491231002X"
+    )
+    created = await national.post("/accounts", body)
+    assert created.json()["account"]["resident_id"] == "110105********002X"
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow("SELECT * FROM accounts WHERE mobile = '13900000031'")
+    assert row is not None
+    assert b"11010519491231002X" not in row["resident_id_sealed"]
+    assert "11010519491231002X" not in str(dict(row))
+
+
+async def test_reset_and_disable(national: Signed, registry_client: httpx.AsyncClient) -> None:
+    province = await _create(national, _regulator("13900000041", "admin", "province", "140000"))
+    reset = await national.post(f"/accounts/{province.account_id}/password-reset")
+    assert reset.status_code == 200
+    assert (await province.get("/me")).status_code == 401  # its sessions ended
+    await _first_sign_in(registry_client, "13900000041", reset.json()["temporary_password"])
+    assert (
+        await national.post(f"/accounts/{national.account_id}/password-reset")
+    ).status_code == 403
+
+    assert (await national.post(f"/accounts/{province.account_id}/disable")).status_code == 204
+    assert (await _sign_in(registry_client, "13900000041", GOOD_PASSWORD)).status_code == 401
+    assert (await national.post(f"/accounts/{province.account_id}/disable")).status_code == 409
+
+
+async def test_parks_hang_from_a_county_or_city(national: Signed) -> None:
+    park = await national.post("/jurisdictions/140105/parks", {"name": "太原化工园区"})
+    assert park.status_code == 201
+    assert park.json() == {
+        "id": "140105P01",
+        "name": "太原化工园区",
+        "level": "park",
+        "parent_id": "140105",
+    }
+    refused = await national.post("/jurisdictions/140000/parks", {"name": "省级园区"})
+    assert refused.status_code == 422
+    admin = await _create(national, _regulator("13900000051", "admin", "province", "140000"))
+    city = await _create(admin, _regulator("13900000052", "admin", "city", "140100"))
+    # The park hangs from the county: the city's admin may not skip the county's.
+    skipped = await city.post("/accounts", _regulator("13900000053", "admin", "park", "140105P01"))
+    assert skipped.status_code == 403
+    county = await _create(city, _regulator("13900000054", "admin", "county", "140105"))
+    park_admin = await _create(county, _regulator("13900000053", "admin", "park", "140105P01"))
+    assert (await park_admin.get("/jurisdictions/140105P01")).status_code == 200
+    assert (await park_admin.get("/jurisdictions/140105")).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("body", "fields"),
+    [
+        ({}, {"mobile", "name", "role", "level", "jurisdiction_id", "work_unit"}),
+        (
+            {**_regulator("1", "boss", "galaxy", "14"), "resident_id": "123", "office_phone": "x"},
+            {"mobile", "role", "level", "jurisdiction_id", "resident_id", "office_phone"},
+        ),
+        ({**_regulator("13900000061", "admin", "province", "140000"), "colour": "red"}, {"colour"}),
+        ({**_regulator("13900000062", "admin", "province", "140000"), "name": 7}, {"name"}),
+    ],
+)
+async def test_bad_bodies_name_every_bad_field(
+    national: Signed, body: dict[str, object], fields: set[str]
+) -> None:
+    response = await national.post("/accounts", body)
+    assert response.status_code == 422
+    assert set(response.json()["error"]["fields"]) == fields
+
+
+async def test_bodies_that_are_not_json_objects(national: Signed) -> None:
+    not_json = await national.client.post(
+        f"{API}/accounts", content=b"{not json", headers=national.headers()
+    )
+    assert not_json.status_code == 400
+    a_list = await national.post("/accounts", [1, 2])
+    assert a_list.status_code == 422
+    huge = await national.client.post(
+        f"{API}/accounts", content=b"x" * (3 * 1024 * 1024), headers=national.headers()
+    )
+    assert huge.status_code == 413
+
+
+async def test_every_route_but_sign_in_needs_a_session(registry_client: httpx.AsyncClient) -> None:
+    for route in views.routes(cipher=None):  # type: ignore[arg-type]
+        path = route.path.replace("{jurisdiction_id}", "140000").replace("{account_id}", "1")
+        for method in route.methods or ():
+            if method == "HEAD" or path.endswith("/auth/login"):
+                continue
+            response = await registry_client.request(
+                method, path, json={}, headers={"Authorization": "Bearer not-a-token"}
+            )
+            assert response.status_code in (401, 422), (method, path, response.text)
+            if response.status_code == 422:  # the body is read first; then the session
+                response = await registry_client.request(method, path, json=_valid_body(path))
+                assert response.status_code == 401, (method, path, response.text)
+
+
+def _valid_body(path: str) -> dict[str, str]:
+    if path.endswith("/parks"):
+        return {"name": "园区名称"}
+    if path.endswith("/auth/password"):
+        return {"current_password": "a", "new_password": "b"}
+    return _regulator("13900000099", "admin", "province", "140000")
