@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from codesvc.storage import Connection
 from registry_api import storage
@@ -27,6 +28,7 @@ from registry_api.accounts import (
     temporary_password,
     token_digest,
 )
+from registry_api.audit import changed_fields
 from registry_api.errors import (
     Conflict,
     Forbidden,
@@ -134,7 +136,9 @@ async def change_password(conn: Connection, actor: Actor, current: str, new: str
         raise ValidationFailed(
             "the new password is not acceptable", {"new_password": "; ".join(problems)}
         )
-    await storage.set_password(conn, account.id, hash_password(new), must_change=False)
+    async with conn.transaction():
+        await storage.set_password(conn, account.id, hash_password(new), must_change=False)
+        await _audit(conn, actor, "account.password_change", "account", str(account.id), {})
 
 
 def _regulator_unit(actor: Actor) -> storage.Jurisdiction:
@@ -164,7 +168,17 @@ async def create_park(
             "a chemical park belongs to a county or a city",
             {"jurisdiction_id": f"{parent.id} is at {parent.level.value} level"},
         )
-    return await storage.insert_park(conn, parent, name)
+    async with conn.transaction():
+        park = await storage.insert_park(conn, parent, name)
+        await _audit(
+            conn,
+            actor,
+            "jurisdiction.create",
+            "jurisdiction",
+            park.id,
+            changed_fields(None, {"name": park.name, "level": "park", "parent_id": parent.id}),
+        )
+    return park
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +229,9 @@ async def create_regulator(
                 "an account with this mobile number exists already",
                 {"mobile": "is the login of another account"},
             )
+        await _audit(
+            conn, actor, "account.create", "account", str(account.id), account_fields(account)
+        )
         warnings = []
         admins = await storage.count_admins(conn, unit.id)
         if form.role is Role.ADMIN and admins > ADMINS_PER_UNIT:
@@ -245,6 +262,17 @@ async def reset_password(conn: Connection, actor: Actor, account_id: int) -> str
         password = temporary_password()
         await storage.set_password(conn, target.id, hash_password(password), must_change=True)
         await storage.end_sessions_of(conn, target.id)
+        await _audit(
+            conn,
+            actor,
+            "account.password_reset",
+            "account",
+            str(target.id),
+            changed_fields(
+                {"must_change_password": target.must_change_password},
+                {"must_change_password": True},
+            ),
+        )
     return password
 
 
@@ -256,6 +284,14 @@ async def disable(conn: Connection, actor: Actor, account_id: int) -> None:
             raise Conflict("the account is disabled already")
         await storage.disable_account(conn, target.id)
         await storage.end_sessions_of(conn, target.id)
+        await _audit(
+            conn,
+            actor,
+            "account.disable",
+            "account",
+            str(target.id),
+            changed_fields({"disabled": False}, {"disabled": True}),
+        )
 
 
 def _admin_over(actor: Actor, target: storage.Account) -> None:
@@ -270,7 +306,26 @@ async def create_national_admin(
 ) -> tuple[storage.Account, str]:
     """The first account (`safecode admin create-national`); refuses a mobile in use."""
     password = temporary_password()
-    account = await storage.insert_regulator(
+    async with conn.transaction():
+        account = await _insert_national_admin(conn, mobile, name, work_unit, password)
+        if account is not None:
+            await storage.append_audit(
+                conn,
+                actor_id=None,  # the operator at the server's console
+                action="account.create",
+                subject_type="account",
+                subject_id=str(account.id),
+                changes=account_fields(account),
+            )
+    if account is None:
+        raise RegistryError(f"an account with mobile {mobile} exists already")
+    return account, password
+
+
+async def _insert_national_admin(
+    conn: Connection, mobile: str, name: str, work_unit: str, password: str
+) -> storage.Account | None:
+    return await storage.insert_regulator(
         conn,
         mobile=mobile,
         name=name,
@@ -286,6 +341,40 @@ async def create_national_admin(
         remark=None,
         created_by=None,
     )
-    if account is None:
-        raise RegistryError(f"an account with mobile {mobile} exists already")
-    return account, password
+
+
+def account_fields(account: storage.Account) -> dict[str, Any]:
+    """An account's fields for the audit log: what a person set, never a secret."""
+    return changed_fields(
+        None,
+        {
+            "mobile": account.mobile,
+            "name": account.name,
+            "role": None if account.role is None else account.role.value,
+            "level": None if account.level is None else account.level.value,
+            "jurisdiction_id": account.jurisdiction_id,
+            "work_unit": account.work_unit,
+            "position": account.position,
+            "office_phone": account.office_phone,
+            "resident_id": account.resident_id_masked,
+            "remark": account.remark,
+        },
+    )
+
+
+async def _audit(
+    conn: Connection,
+    actor: Actor,
+    action: str,
+    subject_type: str,
+    subject_id: str,
+    changes: dict[str, Any],
+) -> None:
+    await storage.append_audit(
+        conn,
+        actor_id=actor.account.id,
+        action=action,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        changes=changes,
+    )

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from codesvc.storage import Connection
 from registry_api.accounts import Level, Role, Unit
+from registry_api.audit import GENESIS, AuditEntry, entry_hash
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,3 +261,79 @@ async def end_sessions_of(conn: Connection, account_id: int) -> None:
         "UPDATE sessions SET ended_at = now() WHERE account_id = $1 AND ended_at IS NULL",
         account_id,
     )
+
+
+# --- the audit log --------------------------------------------------------------------
+
+_AUDIT = "id, at, actor_id, action, subject_type, subject_id, changes, prev_hash, hash"
+# Appends take turns: each entry's hash covers the one before it.
+_AUDIT_LOCK = 0x5AFE_A0D1
+
+
+async def append_audit(
+    conn: Connection,
+    *,
+    actor_id: int | None,
+    action: str,
+    subject_type: str,
+    subject_id: str,
+    changes: dict[str, Any],
+) -> None:
+    """Add an entry in the caller's transaction (it is kept only if the write is)."""
+    await conn.execute("SELECT pg_advisory_xact_lock($1)", _AUDIT_LOCK)
+    last = await conn.fetchrow("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1")
+    entry_id = 1 if last is None else last["id"] + 1
+    prev_hash = GENESIS if last is None else bytes(last["hash"])
+    at = datetime.now(UTC)
+    digest = entry_hash(
+        prev_hash,
+        entry_id=entry_id,
+        at=at,
+        actor_id=actor_id,
+        action=action,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        changes=changes,
+    )
+    await conn.execute(
+        """
+        INSERT INTO audit_log (id, at, actor_id, action, subject_type, subject_id, changes,
+            prev_hash, hash)
+        VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9)
+        """,
+        entry_id,
+        at,
+        actor_id,
+        action,
+        subject_type,
+        subject_id,
+        json.dumps(changes, ensure_ascii=False, default=str),
+        prev_hash,
+        digest,
+    )
+
+
+async def iter_audit_entries(conn: Connection, batch: int = 1000) -> AsyncIterator[AuditEntry]:
+    """Every entry in order, read a batch at a time."""
+    after = 0
+    while True:
+        rows = await conn.fetch(
+            f"""
+            SELECT {_AUDIT} FROM audit_log WHERE id > $1 ORDER BY id LIMIT $2
+            """,
+            after,
+            batch,
+        )
+        for row in rows:
+            yield _audit_entry(row)
+        if len(rows) < batch:
+            return
+        after = rows[-1]["id"]
+
+
+def _audit_entry(row: Any) -> AuditEntry:
+    values = dict(row)
+    values["changes"] = json.loads(values["changes"])
+    values["prev_hash"] = bytes(values["prev_hash"])
+    values["hash"] = bytes(values["hash"])
+    return AuditEntry(**values)

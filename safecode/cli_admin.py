@@ -9,8 +9,10 @@ from typing import Any
 import asyncpg
 
 from codesvc.service import BACKEND_ERRORS
+from registry_api.audit import first_broken_link
 from registry_api.errors import RegistryError
 from registry_api.services import create_national_admin
+from registry_api.storage import iter_audit_entries
 from registry_api.validators import InvalidValue, mobile_number
 from safecode.embedded import embedded_database
 from safecode.errors import CommandError
@@ -31,6 +33,12 @@ def add_admin_commands(commands: Any) -> None:
         "--work-unit", required=True, help="the full official name, e.g. 中华人民共和国应急管理部"
     )
     national.set_defaults(command=_create_national)
+
+    audit = commands.add_parser("audit", help="the registry's audit log")
+    audit_actions = audit.add_subparsers(required=True, metavar="ACTION")
+    audit_actions.add_parser(
+        "verify", help="check the hash chain; names the first broken entry (exit 1)"
+    ).set_defaults(command=_verify_audit)
 
 
 def _create_national(settings: Settings, args: argparse.Namespace) -> None:
@@ -61,3 +69,24 @@ def _create_national(settings: Settings, args: argparse.Namespace) -> None:
     print(f"national admin {mobile} created (account {account_id})")
     print(f"one-time password: {password}")
     print("sign in with it at POST /api/v1/auth/login; it must be changed at the first sign-in")
+
+
+def _verify_audit(settings: Settings, _args: argparse.Namespace) -> None:
+    async def verify(database_url: str) -> tuple[int, tuple[int, str] | None]:
+        try:
+            conn = await asyncpg.connect(database_url, timeout=10)
+        except BACKEND_ERRORS as exc:
+            raise CommandError(f"cannot reach PostgreSQL: {exc}") from exc
+        try:
+            entries = [entry async for entry in iter_audit_entries(conn)]
+        except asyncpg.UndefinedTableError:
+            raise CommandError("the database is not migrated; run `safecode migrate`") from None
+        finally:
+            await conn.close()
+        return len(entries), first_broken_link(entries)
+
+    with embedded_database(settings.data_dir, settings.database_url) as database_url:
+        count, broken = asyncio.run(verify(database_url))
+    if broken is not None:
+        raise CommandError(f"audit log broken at entry {broken[0]}: {broken[1]}")
+    print(f"audit log intact: {count} entries, each chained to the one before")
