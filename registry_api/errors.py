@@ -64,3 +64,15 @@ class Locked(RegistryError):
 class Conflict(RegistryError):
     status = 409
     code = "conflict"
+
+
+class PreconditionFailed(RegistryError):
+    """The If-Match version is not the record's: someone changed it since it was read."""
+
+    status = 412
+    code = "precondition_failed"
+
+
+class PreconditionRequired(RegistryError):
+    status = 428
+    code = "precondition_required"

@@ -138,7 +138,7 @@ async def change_password(conn: Connection, actor: Actor, current: str, new: str
         )
     async with conn.transaction():
         await storage.set_password(conn, account.id, hash_password(new), must_change=False)
-        await _audit(conn, actor, "account.password_change", "account", str(account.id), {})
+        await audit(conn, actor, "account.password_change", "account", str(account.id), {})
 
 
 def _regulator_unit(actor: Actor) -> storage.Jurisdiction:
@@ -170,7 +170,7 @@ async def create_park(
         )
     async with conn.transaction():
         park = await storage.insert_park(conn, parent, name)
-        await _audit(
+        await audit(
             conn,
             actor,
             "jurisdiction.create",
@@ -229,7 +229,7 @@ async def create_regulator(
                 "an account with this mobile number exists already",
                 {"mobile": "is the login of another account"},
             )
-        await _audit(
+        await audit(
             conn, actor, "account.create", "account", str(account.id), account_fields(account)
         )
         warnings = []
@@ -262,7 +262,7 @@ async def reset_password(conn: Connection, actor: Actor, account_id: int) -> str
         password = temporary_password()
         await storage.set_password(conn, target.id, hash_password(password), must_change=True)
         await storage.end_sessions_of(conn, target.id)
-        await _audit(
+        await audit(
             conn,
             actor,
             "account.password_reset",
@@ -284,7 +284,7 @@ async def disable(conn: Connection, actor: Actor, account_id: int) -> None:
             raise Conflict("the account is disabled already")
         await storage.disable_account(conn, target.id)
         await storage.end_sessions_of(conn, target.id)
-        await _audit(
+        await audit(
             conn,
             actor,
             "account.disable",
@@ -362,7 +362,7 @@ def account_fields(account: storage.Account) -> dict[str, Any]:
     )
 
 
-async def _audit(
+async def audit(
     conn: Connection,
     actor: Actor,
     action: str,

@@ -9,10 +9,24 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from codesvc.service import Resources
-from registry_api import services, storage
+from registry_api import enterprises, services, storage
 from registry_api.accounts import PersonalDataCipher
-from registry_api.errors import NotFound
-from registry_api.forms import LoginForm, ParkForm, PasswordChangeForm, RegulatorForm, read_form
+from registry_api.errors import (
+    NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
+    ValidationFailed,
+)
+from registry_api.forms import (
+    DecisionForm,
+    EnterpriseApplicationForm,
+    EnterpriseUpdateForm,
+    LoginForm,
+    ParkForm,
+    PasswordChangeForm,
+    RegulatorForm,
+    read_form,
+)
 
 PREFIX = "/api/v1"
 
@@ -63,10 +77,7 @@ async def _actor(request: Request, conn: Any, *, changing_password: bool = False
 
 
 def _account_id(request: Request) -> int:
-    raw = request.path_params["account_id"]
-    if not raw.isdigit() or len(raw) > 18:
-        raise NotFound(f"no account {raw[:40]}")
-    return int(raw)
+    return _path_id(request, "account_id")
 
 
 async def login(request: Request) -> Response:
@@ -93,9 +104,9 @@ async def logout(request: Request) -> Response:
 
 
 async def change_password(request: Request) -> Response:
-    form = await read_form(request, PasswordChangeForm)
     async with _resources(request).pool.acquire() as conn:
         actor = await _actor(request, conn, changing_password=True)
+        form = await read_form(request, PasswordChangeForm)
         await services.change_password(conn, actor, form.current_password, form.new_password)
     return Response(status_code=204)
 
@@ -119,9 +130,9 @@ async def jurisdiction(request: Request) -> Response:
 
 
 async def create_park(request: Request) -> Response:
-    form = await read_form(request, ParkForm)
     async with _resources(request).pool.acquire() as conn:
         actor = await _actor(request, conn)
+        form = await read_form(request, ParkForm)
         park = await services.create_park(
             conn, actor, request.path_params["jurisdiction_id"], form.name
         )
@@ -144,9 +155,9 @@ async def get_account(request: Request) -> Response:
 
 def create_account_view(cipher: PersonalDataCipher) -> Any:
     async def create_account(request: Request) -> Response:
-        form = await read_form(request, RegulatorForm)
         async with _resources(request).pool.acquire() as conn:
             actor = await _actor(request, conn)
+            form = await read_form(request, RegulatorForm)
             created = await services.create_regulator(conn, actor, form, cipher)
         return JSONResponse(
             {
@@ -175,6 +186,125 @@ async def disable_account(request: Request) -> Response:
     return Response(status_code=204)
 
 
+def application_json(application: storage.Application) -> dict[str, Any]:
+    return {
+        "id": application.id,
+        "uscc": application.uscc,
+        "name": application.name,
+        "county_id": application.county_id,
+        "address": application.address,
+        "kinds": application.kinds,
+        "industry_code": application.industry_code,
+        "contact_name": application.contact_name,
+        "contact_mobile": application.contact_mobile,
+        "status": application.status,
+        "reason": application.reason,
+        "enterprise_id": application.enterprise_id,
+        "created_at": application.created_at.isoformat(),
+    }
+
+
+def enterprise_json(record: storage.Enterprise) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        **enterprises.enterprise_fields(record),
+        "version": record.version,
+        "updated_at": record.updated_at.isoformat(),
+    }
+
+
+def _enterprise_response(record: storage.Enterprise, status_code: int = 200) -> Response:
+    return JSONResponse(
+        enterprise_json(record), status_code=status_code, headers={"ETag": f'"{record.version}"'}
+    )
+
+
+def _path_id(request: Request, name: str) -> int:
+    raw = request.path_params[name]
+    if not raw.isdigit() or len(raw) > 18:
+        raise NotFound(f"no {name.removesuffix('_id')} {raw[:40]}")
+    return int(raw)
+
+
+async def apply_for_enterprise(request: Request) -> Response:
+    form = await read_form(request, EnterpriseApplicationForm)
+    async with _resources(request).pool.acquire() as conn:
+        application = await enterprises.apply(conn, form)
+    return JSONResponse(application_json(application), status_code=201)
+
+
+async def list_applications(request: Request) -> Response:
+    status = request.query_params.get("status")
+    if status not in (None, "pending", "approved", "rejected"):
+        raise ValidationFailed(
+            "unknown status", {"status": "must be pending, approved or rejected"}
+        )
+    async with _resources(request).pool.acquire() as conn:
+        actor = await _actor(request, conn)
+        found = await enterprises.applications(conn, actor, status)
+    return JSONResponse({"applications": [application_json(a) for a in found]})
+
+
+async def get_application(request: Request) -> Response:
+    async with _resources(request).pool.acquire() as conn:
+        actor = await _actor(request, conn)
+        found = await enterprises.application(conn, actor, _path_id(request, "application_id"))
+    return JSONResponse(application_json(found))
+
+
+async def approve_application(request: Request) -> Response:
+    async with _resources(request).pool.acquire() as conn:
+        actor = await _actor(request, conn)
+        approved = await enterprises.approve(conn, actor, _path_id(request, "application_id"))
+    return JSONResponse(
+        {
+            "enterprise": enterprise_json(approved.enterprise),
+            "owner": account_json(approved.owner),
+            # Shown once, for the enterprise's first sign-in.
+            "temporary_password": approved.temporary_password,
+        }
+    )
+
+
+async def reject_application(request: Request) -> Response:
+    async with _resources(request).pool.acquire() as conn:
+        actor = await _actor(request, conn)
+        form = await read_form(request, DecisionForm)
+        rejected = await enterprises.reject(
+            conn, actor, _path_id(request, "application_id"), form.reason
+        )
+    return JSONResponse(application_json(rejected))
+
+
+async def get_enterprise(request: Request) -> Response:
+    async with _resources(request).pool.acquire() as conn:
+        actor = await _actor(request, conn)
+        record = await enterprises.enterprise(conn, actor, _path_id(request, "enterprise_id"))
+    return _enterprise_response(record)
+
+
+async def update_enterprise(request: Request) -> Response:
+    async with _resources(request).pool.acquire() as conn:
+        actor = await _actor(request, conn)
+        version = _if_match_version(request.headers.get("if-match"))
+        form = await read_form(request, EnterpriseUpdateForm)
+        record = await enterprises.update(
+            conn, actor, _path_id(request, "enterprise_id"), version, form
+        )
+    return _enterprise_response(record)
+
+
+def _if_match_version(header: str | None) -> int:
+    if header is None:
+        raise PreconditionRequired(
+            "send If-Match with the ETag of the record you read, so no change is lost"
+        )
+    tag = header.strip().removeprefix("W/").strip('"')
+    if not tag.isdigit() or len(tag) > 9:
+        raise PreconditionFailed(f"If-Match {header[:40]!r} is not a version of this record")
+    return int(tag)
+
+
 def routes(cipher: PersonalDataCipher) -> list[Route]:
     """Every route of the API; a test walks them all for authentication and scope."""
     return [
@@ -189,4 +319,27 @@ def routes(cipher: PersonalDataCipher) -> list[Route]:
         Route(f"{PREFIX}/accounts/{{account_id}}", get_account, methods=["GET"]),
         Route(f"{PREFIX}/accounts/{{account_id}}/password-reset", reset_password, methods=["POST"]),
         Route(f"{PREFIX}/accounts/{{account_id}}/disable", disable_account, methods=["POST"]),
+        Route(f"{PREFIX}/enterprise-applications", apply_for_enterprise, methods=["POST"]),
+        Route(f"{PREFIX}/enterprise-applications", list_applications, methods=["GET"]),
+        Route(
+            f"{PREFIX}/enterprise-applications/{{application_id}}", get_application, methods=["GET"]
+        ),
+        Route(
+            f"{PREFIX}/enterprise-applications/{{application_id}}/approve",
+            approve_application,
+            methods=["POST"],
+        ),
+        Route(
+            f"{PREFIX}/enterprise-applications/{{application_id}}/reject",
+            reject_application,
+            methods=["POST"],
+        ),
+        Route(f"{PREFIX}/enterprises/{{enterprise_id}}", get_enterprise, methods=["GET"]),
+        Route(f"{PREFIX}/enterprises/{{enterprise_id}}", update_enterprise, methods=["PATCH"]),
     ]
+
+
+# Routes anyone may call without a session.
+PUBLIC_ROUTES = frozenset(
+    {("POST", f"{PREFIX}/auth/login"), ("POST", f"{PREFIX}/enterprise-applications")}
+)

@@ -1,0 +1,242 @@
+"""Enterprise accounts and records: applying, approving or rejecting, reading, updating.
+
+Anyone may apply (the public form); an admin of the enterprise's county or city decides.
+Approval creates the enterprise and its owner account in one transaction. Updates carry
+the version they were read at (If-Match): a stale one changes nothing (412).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from codesvc.storage import Connection
+from registry_api import storage
+from registry_api.accounts import Level, Role, hash_password, temporary_password
+from registry_api.audit import changed_fields
+from registry_api.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    PreconditionFailed,
+    ValidationFailed,
+)
+from registry_api.forms import EnterpriseApplicationForm, EnterpriseUpdateForm
+from registry_api.services import Actor, audit
+from registry_api.validators import CHEMICAL_AND_PHARMA_CLASSES
+
+_DECIDING_LEVELS = (Level.COUNTY, Level.CITY)
+
+
+@dataclass(frozen=True, slots=True)
+class Approved:
+    enterprise: storage.Enterprise
+    owner: storage.Account
+    temporary_password: str
+
+
+async def _check_industry(
+    conn: Connection, code: str, kinds: list[str], field: str = "industry_code"
+) -> dict[str, str]:
+    if not await storage.industry_class_exists(conn, code):
+        return {field: f"{code} is not a GB/T 4754-2017 industry class"}
+    if {"chemical", "pharmaceutical"} & set(kinds) and code not in CHEMICAL_AND_PHARMA_CLASSES:
+        return {field: f"{code} is outside the chemical and pharmaceutical scope of annex 1"}
+    return {}
+
+
+async def apply(conn: Connection, form: EnterpriseApplicationForm) -> storage.Application:
+    kinds = sorted({kind.value for kind in form.kinds})
+    problems = await _check_industry(conn, form.industry_code, kinds)
+    county = await storage.fetch_jurisdiction(conn, form.county_id)
+    if county is None or county.level is not Level.COUNTY:
+        problems["county_id"] = "must be the GB/T 2260 code of a county"
+    if problems:
+        raise ValidationFailed(f"{len(problems)} field(s) are not valid", problems)
+    async with conn.transaction():
+        if await storage.uscc_registered(conn, form.uscc):
+            raise Conflict(
+                "an enterprise with this unified social credit code is registered already",
+                {"uscc": "is registered already; its account holder can sign in"},
+            )
+        if await storage.mobile_taken(conn, form.contact_mobile):
+            raise Conflict(
+                "the contact mobile is the login of another account",
+                {"contact_mobile": "is the login of another account"},
+            )
+        values = {**form.model_dump(), "kinds": kinds}
+        application = await storage.insert_application(conn, values)
+        if application is None:
+            raise Conflict(
+                "an application for this credit code is waiting for review",
+                {"uscc": "has an application waiting for review"},
+            )
+        await storage.append_audit(
+            conn,
+            actor_id=None,  # the public form
+            action="enterprise_application.create",
+            subject_type="enterprise_application",
+            subject_id=str(application.id),
+            changes=changed_fields(None, values),
+        )
+    return application
+
+
+def _unit(actor: Actor) -> storage.Jurisdiction:
+    if actor.unit is None or actor.account.role is None:
+        raise NotFound("no such resource")
+    return actor.unit
+
+
+async def applications(
+    conn: Connection, actor: Actor, status: str | None
+) -> list[storage.Application]:
+    return await storage.fetch_applications_below(conn, _unit(actor).path, status)
+
+
+async def application(conn: Connection, actor: Actor, application_id: int) -> storage.Application:
+    unit = _unit(actor)
+    found = await storage.fetch_application(conn, application_id)
+    county = None if found is None else await storage.fetch_jurisdiction(conn, found.county_id)
+    if found is None or county is None or not unit.unit.contains(county.unit):
+        raise NotFound(f"no application {application_id}")
+    return found
+
+
+def _may_decide(actor: Actor) -> None:
+    if actor.account.role is not Role.ADMIN or actor.account.level not in _DECIDING_LEVELS:
+        raise Forbidden("an admin of the enterprise's county or city decides applications")
+
+
+async def approve(conn: Connection, actor: Actor, application_id: int) -> Approved:
+    async with conn.transaction():
+        found = await application(conn, actor, application_id)
+        _may_decide(actor)
+        if found.status != "pending":
+            raise Conflict(f"the application was {found.status} already")
+        enterprise = await storage.insert_enterprise(conn, found)
+        if enterprise is None:
+            raise Conflict("an enterprise with this credit code was registered meanwhile")
+        decided = await storage.decide_application(
+            conn,
+            application_id,
+            status="approved",
+            reason=None,
+            decided_by=actor.account.id,
+            enterprise_id=enterprise.id,
+        )
+        if decided is None:
+            raise Conflict("the application was decided meanwhile")
+        password = temporary_password()
+        owner = await storage.insert_enterprise_owner(
+            conn,
+            mobile=found.contact_mobile,
+            name=found.contact_name,
+            password_hash=hash_password(password),
+            enterprise_id=enterprise.id,
+        )
+        if owner is None:
+            raise Conflict(
+                "the contact mobile became the login of another account; reject and re-apply"
+            )
+        await audit(
+            conn, actor, "enterprise_application.approve", "enterprise_application",
+            str(application_id), changed_fields({"status": "pending"}, {"status": "approved"}),
+        )  # fmt: skip
+        await audit(
+            conn, actor, "enterprise.create", "enterprise", str(enterprise.id),
+            changed_fields(None, enterprise_fields(enterprise)),
+        )  # fmt: skip
+    return Approved(enterprise, owner, password)
+
+
+async def reject(
+    conn: Connection, actor: Actor, application_id: int, reason: str
+) -> storage.Application:
+    async with conn.transaction():
+        found = await application(conn, actor, application_id)
+        _may_decide(actor)
+        decided = await storage.decide_application(
+            conn,
+            application_id,
+            status="rejected",
+            reason=reason,
+            decided_by=actor.account.id,
+            enterprise_id=None,
+        )
+        if decided is None:
+            raise Conflict(f"the application was {found.status} already")
+        await audit(
+            conn, actor, "enterprise_application.reject", "enterprise_application",
+            str(application_id),
+            changed_fields({"status": "pending"}, {"status": "rejected", "reason": reason}),
+        )  # fmt: skip
+    return decided
+
+
+async def enterprise(conn: Connection, actor: Actor, enterprise_id: int) -> storage.Enterprise:
+    """A regulator sees the enterprises of its unit and below; an enterprise sees itself."""
+    found = await storage.fetch_enterprise(conn, enterprise_id)
+    if found is None:
+        raise NotFound(f"no enterprise {enterprise_id}")
+    if actor.account.kind == "enterprise":
+        if actor.account.enterprise_id != enterprise_id:
+            raise NotFound(f"no enterprise {enterprise_id}")
+        return found
+    county = await storage.fetch_jurisdiction(conn, found.county_id)
+    if county is None or not _unit(actor).unit.contains(county.unit):
+        raise NotFound(f"no enterprise {enterprise_id}")
+    return found
+
+
+async def update(
+    conn: Connection, actor: Actor, enterprise_id: int, version: int, form: EnterpriseUpdateForm
+) -> storage.Enterprise:
+    """The enterprise changes its own record; a stale `version` changes nothing (412)."""
+    async with conn.transaction():
+        current = await enterprise(conn, actor, enterprise_id)
+        if actor.account.kind != "enterprise":
+            raise Forbidden("an enterprise keeps its own record; regulators review changes")
+        changes = form.model_dump(exclude_unset=True, mode="json")
+        problems: dict[str, str] = {}
+        if "industry_code" in changes:
+            problems |= await _check_industry(conn, changes["industry_code"], current.kinds)
+        if changes.get("park_id") is not None:
+            park = await storage.fetch_jurisdiction(conn, changes["park_id"])
+            county = await storage.fetch_jurisdiction(conn, current.county_id)
+            if (
+                park is None
+                or county is None
+                or park.parent_id not in (county.id, county.parent_id)
+            ):
+                problems["park_id"] = "must be a chemical park of the enterprise's county or city"
+        if problems:
+            raise ValidationFailed(f"{len(problems)} field(s) are not valid", problems)
+        updated = await storage.update_enterprise(conn, enterprise_id, version, changes)
+        if updated is None:
+            raise PreconditionFailed(
+                f"the record changed since version {version}; read it again and redo the change"
+            )
+        await audit(
+            conn, actor, "enterprise.update", "enterprise", str(enterprise_id),
+            changed_fields(enterprise_fields(current), enterprise_fields(updated)),
+        )  # fmt: skip
+    return updated
+
+
+def enterprise_fields(record: storage.Enterprise) -> dict[str, Any]:
+    return {
+        "uscc": record.uscc,
+        "name": record.name,
+        "county_id": record.county_id,
+        "park_id": record.park_id,
+        "address": record.address,
+        "kinds": record.kinds,
+        "industry_code": record.industry_code,
+        "responsible_person": record.responsible_person,
+        "safety_head": record.safety_head,
+        "safety_head_phone": record.safety_head_phone,
+        "emergency_phone": record.emergency_phone,
+        "aging_installations": record.aging_installations,
+        "status": record.status,
+    }
