@@ -17,6 +17,7 @@ from codesvc.service import ServiceConfig, health_routes, resources_lifespan
 from registry_api import views
 from registry_api.accounts import PersonalDataCipher
 from registry_api.errors import Locked, RegistryError, Unauthenticated
+from registry_api.openapi import openapi
 
 API_PREFIX = "/api/v1"
 # Filings carry SDS text; a whole SDS is far below this.
@@ -31,11 +32,12 @@ def create_app(config: ServiceConfig) -> Starlette:
     async def index(_request: Request) -> Response:
         return JSONResponse({"service": "safecode registry", "api": "v1"})
 
-    return Starlette(
+    app = Starlette(
         routes=[
             *health_routes(config.pending_migrations),
             Route(API_PREFIX, index, methods=["GET"]),
-            *views.routes(cipher),
+            *views.routes(),
+            Route(f"{API_PREFIX}/openapi.json", openapi_document, methods=["GET"]),
         ],
         middleware=[Middleware(RequestLogMiddleware)],
         exception_handlers={
@@ -46,6 +48,12 @@ def create_app(config: ServiceConfig) -> Starlette:
         lifespan=resources_lifespan(config),
         max_body_size=MAX_BODY_BYTES,
     )
+    app.state.cipher = cipher
+    return app
+
+
+async def openapi_document(_request: Request) -> Response:
+    return JSONResponse(openapi())
 
 
 def error_body(code: str, message: str, fields: dict[str, str] | None = None) -> dict[str, Any]:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -153,23 +156,21 @@ async def get_account(request: Request) -> Response:
     return JSONResponse(account_json(account))
 
 
-def create_account_view(cipher: PersonalDataCipher) -> Any:
-    async def create_account(request: Request) -> Response:
-        async with _resources(request).pool.acquire() as conn:
-            actor = await _actor(request, conn)
-            form = await read_form(request, RegulatorForm)
-            created = await services.create_regulator(conn, actor, form, cipher)
-        return JSONResponse(
-            {
-                "account": account_json(created.account),
-                # Shown once: the new user signs in with it and must change it.
-                "temporary_password": created.temporary_password,
-                "warnings": created.warnings,
-            },
-            status_code=201,
-        )
-
-    return create_account
+async def create_account(request: Request) -> Response:
+    cipher: PersonalDataCipher = request.app.state.cipher
+    async with _resources(request).pool.acquire() as conn:
+        actor = await _actor(request, conn)
+        form = await read_form(request, RegulatorForm)
+        created = await services.create_regulator(conn, actor, form, cipher)
+    return JSONResponse(
+        {
+            "account": account_json(created.account),
+            # Shown once: the new user signs in with it and must change it.
+            "temporary_password": created.temporary_password,
+            "warnings": created.warnings,
+        },
+        status_code=201,
+    )
 
 
 async def reset_password(request: Request) -> Response:
@@ -305,41 +306,67 @@ def _if_match_version(header: str | None) -> int:
     return int(tag)
 
 
-def routes(cipher: PersonalDataCipher) -> list[Route]:
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """A route of the API and what its documentation says of it."""
+
+    method: str
+    path: str
+    handler: Callable[[Request], Awaitable[Response]]
+    summary: str
+    body: type[BaseModel] | None = None
+    answers: tuple[int, ...] = (200,)
+    public: bool = False  # callable without a session
+
+    @property
+    def route(self) -> Route:
+        return Route(PREFIX + self.path, self.handler, methods=[self.method])
+
+
+_WRITE = (422,)
+ENDPOINTS: tuple[Endpoint, ...] = (
+    Endpoint("POST", "/auth/login", login, "Sign in; returns a bearer token", LoginForm,
+             (200, 401, 422, 423), public=True),
+    Endpoint("POST", "/auth/logout", logout, "End this session", None, (204,)),
+    Endpoint("POST", "/auth/password", change_password, "Change the own password",
+             PasswordChangeForm, (204, *_WRITE)),
+    Endpoint("GET", "/me", me, "The signed-in account"),
+    Endpoint("GET", "/jurisdictions/{jurisdiction_id}", jurisdiction,
+             "A jurisdiction in scope, with its children", None, (200, 404)),
+    Endpoint("POST", "/jurisdictions/{jurisdiction_id}/parks", create_park,
+             "Add a chemical park under a county or city (admins)", ParkForm,
+             (201, 403, 404, *_WRITE)),
+    Endpoint("GET", "/accounts", list_accounts, "Regulator accounts of the own unit and below"),
+    Endpoint("POST", "/accounts", create_account,
+             "Create a regulator account (admins); returns a one-time password", RegulatorForm,
+             (201, 403, 409, *_WRITE)),
+    Endpoint("GET", "/accounts/{account_id}", get_account, "A regulator account in scope",
+             None, (200, 404)),
+    Endpoint("POST", "/accounts/{account_id}/password-reset", reset_password,
+             "Give an account a one-time password (admins)", None, (200, 403, 404)),
+    Endpoint("POST", "/accounts/{account_id}/disable", disable_account,
+             "Disable an account and end its sessions (admins)", None, (204, 403, 404, 409)),
+    Endpoint("POST", "/enterprise-applications", apply_for_enterprise,
+             "Apply for an enterprise account (public)", EnterpriseApplicationForm,
+             (201, 409, *_WRITE), public=True),
+    Endpoint("GET", "/enterprise-applications", list_applications,
+             "Applications of enterprises in scope (?status=pending|approved|rejected)"),
+    Endpoint("GET", "/enterprise-applications/{application_id}", get_application,
+             "An application in scope", None, (200, 404)),
+    Endpoint("POST", "/enterprise-applications/{application_id}/approve", approve_application,
+             "Approve: creates the enterprise and its owner account (county or city admins)",
+             None, (200, 403, 404, 409)),
+    Endpoint("POST", "/enterprise-applications/{application_id}/reject", reject_application,
+             "Reject with a reason (county or city admins)", DecisionForm,
+             (200, 403, 404, 409, *_WRITE)),
+    Endpoint("GET", "/enterprises/{enterprise_id}", get_enterprise,
+             "An enterprise record (ETag: its version)", None, (200, 404)),
+    Endpoint("PATCH", "/enterprises/{enterprise_id}", update_enterprise,
+             "Change the own enterprise record (If-Match: the version read)",
+             EnterpriseUpdateForm, (200, 403, 404, 412, 428, *_WRITE)),
+)  # fmt: skip
+
+
+def routes() -> list[Route]:
     """Every route of the API; a test walks them all for authentication and scope."""
-    return [
-        Route(f"{PREFIX}/auth/login", login, methods=["POST"]),
-        Route(f"{PREFIX}/auth/logout", logout, methods=["POST"]),
-        Route(f"{PREFIX}/auth/password", change_password, methods=["POST"]),
-        Route(f"{PREFIX}/me", me, methods=["GET"]),
-        Route(f"{PREFIX}/jurisdictions/{{jurisdiction_id}}", jurisdiction, methods=["GET"]),
-        Route(f"{PREFIX}/jurisdictions/{{jurisdiction_id}}/parks", create_park, methods=["POST"]),
-        Route(f"{PREFIX}/accounts", list_accounts, methods=["GET"]),
-        Route(f"{PREFIX}/accounts", create_account_view(cipher), methods=["POST"]),
-        Route(f"{PREFIX}/accounts/{{account_id}}", get_account, methods=["GET"]),
-        Route(f"{PREFIX}/accounts/{{account_id}}/password-reset", reset_password, methods=["POST"]),
-        Route(f"{PREFIX}/accounts/{{account_id}}/disable", disable_account, methods=["POST"]),
-        Route(f"{PREFIX}/enterprise-applications", apply_for_enterprise, methods=["POST"]),
-        Route(f"{PREFIX}/enterprise-applications", list_applications, methods=["GET"]),
-        Route(
-            f"{PREFIX}/enterprise-applications/{{application_id}}", get_application, methods=["GET"]
-        ),
-        Route(
-            f"{PREFIX}/enterprise-applications/{{application_id}}/approve",
-            approve_application,
-            methods=["POST"],
-        ),
-        Route(
-            f"{PREFIX}/enterprise-applications/{{application_id}}/reject",
-            reject_application,
-            methods=["POST"],
-        ),
-        Route(f"{PREFIX}/enterprises/{{enterprise_id}}", get_enterprise, methods=["GET"]),
-        Route(f"{PREFIX}/enterprises/{{enterprise_id}}", update_enterprise, methods=["PATCH"]),
-    ]
-
-
-# Routes anyone may call without a session.
-PUBLIC_ROUTES = frozenset(
-    {("POST", f"{PREFIX}/auth/login"), ("POST", f"{PREFIX}/enterprise-applications")}
-)
+    return [endpoint.route for endpoint in ENDPOINTS]
