@@ -23,7 +23,7 @@ from codesvc.service import ServiceConfig, open_resources
 from safecode import apps
 from safecode.cli_admin import add_admin_commands
 from safecode.cli_keys import add_key_commands
-from safecode.demo import ensure_demo_code
+from safecode.demo import DEMO_PASSWORD, ensure_demo_code, ensure_demo_registry
 from safecode.embedded import (
     EmbeddedServiceError,
     ServiceUrls,
@@ -98,6 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_key_commands(commands)
     add_admin_commands(commands)
+    demo = commands.add_parser(
+        "demo",
+        help="load demo accounts, enterprises and a code (a throw-away database only)",
+    )
+    demo.set_defaults(command=_demo)
 
     services = commands.add_parser(
         "services",
@@ -114,14 +119,7 @@ def _run(settings: Settings, _args: argparse.Namespace) -> None:
         asyncio.run(_apply_migrations(urls.database_url))
         demo_url = None
         if settings.database_url is None:  # a laptop on its embedded database: show a demo
-            demo_url = asyncio.run(
-                ensure_demo_code(
-                    urls.database_url,
-                    master_key=load_master_key(settings),
-                    public_base_url=settings.public_base_url,
-                    province=settings.province,
-                )
-            )
+            demo_url = asyncio.run(_load_demo(settings, urls.database_url))
         app = apps.all_in_one_app(settings, urls)
         embedded = [
             name
@@ -138,9 +136,35 @@ def _run(settings: Settings, _args: argparse.Namespace) -> None:
         if embedded:
             banner.append(f"  embedded   {' and '.join(embedded)}, data in {settings.data_dir}")
         if demo_url is not None:
-            banner += ["", f"  demo scan  {demo_url}", _terminal_qr(demo_url)]
+            banner += [
+                f"  demo API   sign in as 13800000000 (national admin), 13800000001 (Shanxi)"
+                f" ... with password {DEMO_PASSWORD}: README 'Demo data'",
+                "",
+                f"  demo scan  {demo_url}",
+                _terminal_qr(demo_url),
+            ]
         banner.append("Press Ctrl-C to stop.")
         asyncio.run(_serve_until_stopped(app, settings.host, settings.port, banner))
+
+
+async def _load_demo(settings: Settings, database_url: str) -> str:
+    """Demo accounts, enterprises and a published code; returns the code's scan URL."""
+    master_key = load_master_key(settings)
+    await ensure_demo_registry(database_url, master_key=master_key)
+    return await ensure_demo_code(
+        database_url,
+        master_key=master_key,
+        public_base_url=settings.public_base_url,
+        province=settings.province,
+    )
+
+
+def _demo(settings: Settings, _args: argparse.Namespace) -> None:
+    with embedded_database(settings.data_dir, settings.database_url) as database_url:
+        asyncio.run(_apply_migrations(database_url))
+        scan_url = asyncio.run(_load_demo(settings, database_url))
+    print(f"demo data loaded; every demo account's password is {DEMO_PASSWORD}")
+    print(f"demo scan URL: {scan_url}")
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> None:

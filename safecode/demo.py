@@ -153,3 +153,90 @@ async def ensure_demo_code(
     finally:
         await conn.close()
     return scan_url(public_base_url, issued.code)
+
+
+DEMO_PASSWORD = "Demo-Safecode-2026"  # noqa: S105 - in the README; demo databases only
+# (mobile, name, role, level, jurisdiction, work unit), each created by the one before its level.
+DEMO_REGULATORS = (
+    ("13800000001", "省管理员", "admin", "province", "140000", "山西省应急管理厅"),
+    ("13800000002", "省审核员", "reviewer", "province", "140000", "山西省应急管理厅"),
+    ("13800000003", "市管理员", "admin", "city", "140100", "山西省太原市应急管理局"),
+    ("13800000004", "市审核员", "reviewer", "city", "140100", "山西省太原市应急管理局"),
+    ("13800000005", "区管理员", "admin", "county", "140105", "山西省太原市小店区应急管理局"),
+    ("13800000006", "区审核员", "reviewer", "county", "140105", "山西省太原市小店区应急管理局"),
+    ("13800000007", "园区管理员", "admin", "park", "140105P01", "山西省太原市小店区太原化工园区"),
+)
+_REGULATOR_FIELDS = ("mobile", "name", "role", "level", "jurisdiction_id", "work_unit")
+DEMO_ENTERPRISES = (
+    ("91350100M000100Y43", "太原示范化工有限公司", "2614", "13700000001"),
+    ("91140100MA0K7J8A8W", "山西晋阳精细化工有限公司", "2661", "13700000002"),
+    ("91140105MA0GRKQ41Y", "太原小店涂料有限公司", "2641", "13700000003"),
+)
+
+
+async def ensure_demo_registry(database_url: str, *, master_key: bytes) -> bool:
+    """Demo accounts, a chemical park and enterprises; False if they exist already.
+
+    Every account's password is `DEMO_PASSWORD`, with no forced change: for trying the
+    product on a laptop, never for a real database.
+    """
+    from registry_api import enterprises, services, storage
+    from registry_api.accounts import PersonalDataCipher, hash_password
+    from registry_api.forms import EnterpriseApplicationForm, RegulatorForm
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        if await storage.fetch_account_by_mobile(conn, "13800000000") is not None:
+            return False
+        async with conn.transaction():
+            national, _ = await services.create_national_admin(
+                conn, mobile="13800000000", name="国家管理员", work_unit="中华人民共和国应急管理部"
+            )
+            actors = {"national": await _demo_actor(conn, national)}
+            await services.create_park(conn, actors["national"], "140105", "太原化工园区")
+            cipher = PersonalDataCipher(master_key)
+            creators = {
+                "province": "national",
+                "city": "province",
+                "county": "city",
+                "park": "county",
+            }
+            for row in DEMO_REGULATORS:
+                role, level = row[2], row[3]
+                fields = dict(zip(_REGULATOR_FIELDS, row, strict=True))
+                form = RegulatorForm.model_validate(fields)
+                creator = actors[level] if role != "admin" else actors[creators[level]]
+                created = await services.create_regulator(conn, creator, form, cipher)
+                if role == "admin":
+                    actors[level] = await _demo_actor(conn, created.account)
+            for uscc, name, industry, mobile in DEMO_ENTERPRISES:
+                application = await enterprises.apply(
+                    conn,
+                    EnterpriseApplicationForm.model_validate(
+                        {
+                            "uscc": uscc,
+                            "name": name,
+                            "county_id": "140105",
+                            "address": "山西省太原市小店区示范路",
+                            "kinds": ["producer", "chemical"],
+                            "industry_code": industry,
+                            "contact_name": "企业联系人",
+                            "contact_mobile": mobile,
+                        }
+                    ),
+                )
+                await enterprises.approve(conn, actors["county"], application.id)
+            await conn.execute(
+                "UPDATE accounts SET password_hash = $1, must_change_password = false",
+                hash_password(DEMO_PASSWORD),
+            )
+        return True
+    finally:
+        await conn.close()
+
+
+async def _demo_actor(conn: Any, account: Any) -> Any:
+    from registry_api import services, storage
+
+    unit = await storage.fetch_jurisdiction(conn, account.jurisdiction_id)
+    return services.Actor(account, unit)
