@@ -44,6 +44,17 @@ LEVELS_BELOW: dict[Level, frozenset[Level]] = {
     Level.PARK: frozenset(),
 }
 
+
+def levels_below(level: Level) -> frozenset[Level]:
+    """Every level under `level`, however far down."""
+    found: set[Level] = set()
+    frontier = set(LEVELS_BELOW[level])
+    while frontier:
+        found |= frontier
+        frontier = {lower for upper in frontier for lower in LEVELS_BELOW[upper]} - found
+    return frozenset(found)
+
+
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
 SESSION_LIFETIME = timedelta(hours=12)

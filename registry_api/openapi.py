@@ -36,7 +36,7 @@ def openapi() -> dict[str, Any]:
             "summary": endpoint.summary,
             "operationId": f"{endpoint.method.lower()}_{_slug(endpoint.path)}",
             "responses": {
-                str(status): _response(status)
+                str(status): _response(status, endpoint.media_type)
                 for status in (*endpoint.answers, 401)
                 if not (endpoint.public and status == 401 and 401 not in endpoint.answers)
             },
@@ -81,14 +81,15 @@ def openapi() -> dict[str, Any]:
     }
 
 
-def _response(status: int) -> dict[str, Any]:
+def _response(status: int, media_type: str) -> dict[str, Any]:
     response: dict[str, Any] = {"description": HTTPStatus(status).phrase}
     if status >= 400:
         response["content"] = {
             "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
         }
     elif status != 204:
-        response["content"] = {"application/json": {"schema": {"type": "object"}}}
+        schema = {"type": "object"} if media_type == "application/json" else {"type": "string"}
+        response["content"] = {media_type: {"schema": schema}}
     return response
 
 

@@ -562,3 +562,25 @@ async def update_enterprise(
         *values,
     )
     return None if row is None else _enterprise(row)
+
+
+async def fetch_roster(conn: Connection, path: str) -> list[tuple[Account, bytes | None, Level]]:
+    """Regulator accounts at the unit at `path` and below, each with its sealed resident
+    ID and the level of its unit, in unit order (for the annex 2 roster)."""
+    rows = await conn.fetch(
+        f"""
+        SELECT {", ".join("a." + c.strip() for c in _ACCOUNT.split(","))},
+               a.resident_id_sealed, j.level AS unit_level
+        FROM accounts a JOIN jurisdictions j ON j.id = a.jurisdiction_id
+        WHERE (j.path = $1 OR j.path LIKE $1 || '/%') AND a.disabled_at IS NULL
+        ORDER BY j.path, a.role, a.id
+        """,
+        path,
+    )
+    roster = []
+    for row in rows:
+        values = dict(row)
+        sealed = values.pop("resident_id_sealed")
+        level = Level(values.pop("unit_level"))
+        roster.append((_account(values), None if sealed is None else bytes(sealed), level))
+    return roster

@@ -13,8 +13,9 @@ from starlette.routing import Route
 
 from codesvc.service import Resources
 from registry_api import enterprises, services, storage
-from registry_api.accounts import PersonalDataCipher
+from registry_api.accounts import PersonalDataCipher, Role, levels_below
 from registry_api.errors import (
+    Forbidden,
     NotFound,
     PreconditionFailed,
     PreconditionRequired,
@@ -30,6 +31,7 @@ from registry_api.forms import (
     RegulatorForm,
     read_form,
 )
+from registry_api.roster import roster_csv
 
 PREFIX = "/api/v1"
 
@@ -306,6 +308,26 @@ def _if_match_version(header: str | None) -> int:
     return int(tag)
 
 
+async def roster(request: Request) -> Response:
+    """The annex 2 roster of a unit and everything below it, for its admins and those above."""
+    cipher: PersonalDataCipher = request.app.state.cipher
+    async with _resources(request).pool.acquire() as conn:
+        actor = await _actor(request, conn)
+        unit = await services.jurisdiction_in_scope(
+            conn, actor, request.path_params["jurisdiction_id"]
+        )
+        if actor.account.role is not Role.ADMIN:
+            raise Forbidden("only admins export the roster")
+        rows = await storage.fetch_roster(conn, unit.path)
+    assert actor.unit is not None
+    body = roster_csv(rows, cipher, full_ids_for=levels_below(actor.unit.level))
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="roster-{unit.id}.csv"'},
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Endpoint:
     """A route of the API and what its documentation says of it."""
@@ -317,6 +339,7 @@ class Endpoint:
     body: type[BaseModel] | None = None
     answers: tuple[int, ...] = (200,)
     public: bool = False  # callable without a session
+    media_type: str = "application/json"
 
     @property
     def route(self) -> Route:
@@ -333,6 +356,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", "/me", me, "The signed-in account"),
     Endpoint("GET", "/jurisdictions/{jurisdiction_id}", jurisdiction,
              "A jurisdiction in scope, with its children", None, (200, 404)),
+    Endpoint("GET", "/jurisdictions/{jurisdiction_id}/roster.csv", roster,
+             "The annex 2 roster of a unit and below, as CSV (admins)", None, (200, 403, 404),
+             media_type="text/csv"),
     Endpoint("POST", "/jurisdictions/{jurisdiction_id}/parks", create_park,
              "Add a chemical park under a county or city (admins)", ParkForm,
              (201, 403, 404, *_WRITE)),
