@@ -343,23 +343,25 @@ async def _insert_national_admin(
     )
 
 
+def account_profile(account: storage.Account) -> dict[str, Any]:
+    """What a person set on an account: never a secret, the resident ID masked."""
+    return {
+        "mobile": account.mobile,
+        "name": account.name,
+        "role": None if account.role is None else account.role.value,
+        "level": None if account.level is None else account.level.value,
+        "jurisdiction_id": account.jurisdiction_id,
+        "work_unit": account.work_unit,
+        "position": account.position,
+        "office_phone": account.office_phone,
+        "resident_id": account.resident_id_masked,
+        "remark": account.remark,
+    }
+
+
 def account_fields(account: storage.Account) -> dict[str, Any]:
-    """An account's fields for the audit log: what a person set, never a secret."""
-    return changed_fields(
-        None,
-        {
-            "mobile": account.mobile,
-            "name": account.name,
-            "role": None if account.role is None else account.role.value,
-            "level": None if account.level is None else account.level.value,
-            "jurisdiction_id": account.jurisdiction_id,
-            "work_unit": account.work_unit,
-            "position": account.position,
-            "office_phone": account.office_phone,
-            "resident_id": account.resident_id_masked,
-            "remark": account.remark,
-        },
-    )
+    """A new account's fields for the audit log."""
+    return changed_fields(None, account_profile(account))
 
 
 async def audit(
