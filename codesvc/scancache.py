@@ -260,10 +260,9 @@ class ScanCache:
 
     async def _load(self, code_id: str, variant: str) -> CodeEntry | None:
         epoch = self._epoch
-        async with self._pool.acquire(timeout=_POSTGRES_TIMEOUT_SECONDS) as conn:
-            row = await storage.fetch_scan_variant(
-                conn, code_id, variant, query_timeout=_POSTGRES_TIMEOUT_SECONDS
-            )
+        # One deadline for waiting for a connection and the query (no task per request).
+        async with asyncio.timeout(_POSTGRES_TIMEOUT_SECONDS), self._pool.acquire() as conn:
+            row = await storage.fetch_scan_variant(conn, code_id, variant)
         now = time.monotonic()
         current = epoch == self._epoch
         if row is None:

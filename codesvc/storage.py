@@ -393,9 +393,7 @@ class ScanVariantRow:
     published: bool  # whether the code has any variants at all
 
 
-async def fetch_scan_variant(
-    conn: Connection, code_id: str, name: str, *, query_timeout: float | None = None
-) -> ScanVariantRow | None:
+async def fetch_scan_variant(conn: Connection, code_id: str, name: str) -> ScanVariantRow | None:
     """The code and its variant `name` in one round trip; None for an unknown code_id."""
     row = await conn.fetchrow(
         """
@@ -408,7 +406,6 @@ async def fetch_scan_variant(
         """,
         code_id,
         name,
-        timeout=query_timeout,
     )
     if row is None:
         return None
