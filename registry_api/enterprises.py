@@ -26,6 +26,8 @@ from registry_api.services import Actor, audit
 from registry_api.validators import CHEMICAL_AND_PHARMA_CLASSES
 
 _DECIDING_LEVELS = (Level.COUNTY, Level.CITY)
+# Fields of the record an update may change but never empty.
+_REQUIRED_FIELDS = ("name", "address", "industry_code", "aging_installations")
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,8 +200,13 @@ async def update(
         if actor.account.kind != "enterprise":
             raise Forbidden("an enterprise keeps its own record; regulators review changes")
         changes = form.model_dump(exclude_unset=True, mode="json")
-        problems: dict[str, str] = {}
-        if "industry_code" in changes:
+        problems: dict[str, str] = {
+            name: "cannot be emptied"
+            + (" (send [] for none)" if name == "aging_installations" else "")
+            for name in _REQUIRED_FIELDS
+            if name in changes and changes[name] is None
+        }
+        if changes.get("industry_code") is not None:
             problems |= await _check_industry(conn, changes["industry_code"], current.kinds)
         if changes.get("park_id") is not None:
             park = await storage.fetch_jurisdiction(conn, changes["park_id"])
@@ -210,6 +217,8 @@ async def update(
                 or park.parent_id not in (county.id, county.parent_id)
             ):
                 problems["park_id"] = "must be a chemical park of the enterprise's county or city"
+        if not changes:
+            problems["body"] = "names no field to change"
         if problems:
             raise ValidationFailed(f"{len(problems)} field(s) are not valid", problems)
         updated = await storage.update_enterprise(conn, enterprise_id, version, changes)

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import re
 
+import asyncpg
+import httpx
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from registry_api import views
-from tests.registry_api.conftest import Signed
+from registry_api import enterprises, storage, views
+from registry_api.accounts import Level, Role, hash_password
+from registry_api.forms import EnterpriseApplicationForm
+from registry_api.services import Actor, create_national_admin
+from tests.registry_api.conftest import GOOD_PASSWORD, Signed, sign_in
 
 _JSON = st.recursive(
     st.none()
@@ -47,3 +53,52 @@ async def test_no_body_gives_a_server_error(
     assert response.status_code < 500, (endpoint.path, body, response.text[:300])
     if response.status_code >= 400:
         assert set(response.json()["error"]) == {"code", "message", "fields"}
+
+
+@pytest.fixture
+async def owner(pool: asyncpg.Pool, registry_client: httpx.AsyncClient) -> tuple[Signed, int]:
+    """The owner of an approved enterprise, signed in, and the enterprise's id."""
+    async with pool.acquire() as conn:
+        national, _ = await create_national_admin(
+            conn, mobile="13800000000", name="管理员", work_unit="中华人民共和国应急管理部"
+        )
+        county = await storage.insert_regulator(
+            conn, mobile="13800000005", name="区管理员", password_hash=national.password_hash,
+            role=Role.ADMIN, level=Level.COUNTY, jurisdiction_id="140105",
+            work_unit="小店区应急管理局",
+            position=None, office_phone=None, resident_id_sealed=None, resident_id_masked=None,
+            remark=None, created_by=None,
+        )  # fmt: skip
+        assert county is not None
+        actor = Actor(county, await storage.fetch_jurisdiction(conn, "140105"))
+        form = EnterpriseApplicationForm.model_validate(
+            {"uscc": "91350100M000100Y43", "name": "模糊测试化工有限公司", "county_id": "140105",
+             "address": "测试路1号", "kinds": ["producer", "chemical"], "industry_code": "2614",
+             "contact_name": "联系人", "contact_mobile": "13700000001"}
+        )  # fmt: skip
+        approved = await enterprises.approve(conn, actor, (await enterprises.apply(conn, form)).id)
+        await conn.execute(
+            "UPDATE accounts SET password_hash = $1, must_change_password = false",
+            hash_password(GOOD_PASSWORD),
+        )
+    login = await sign_in(registry_client, "13700000001", GOOD_PASSWORD)
+    signed = Signed(registry_client, login.json()["token"], login.json()["account"]["id"])
+    return signed, approved.enterprise.id
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(body=_BODIES)
+async def test_no_record_update_gives_a_server_error(
+    owner: tuple[Signed, int], body: object
+) -> None:
+    signed, enterprise_id = owner
+    current = await signed.get(f"/enterprises/{enterprise_id}")
+    response = await signed.client.patch(
+        f"{views.PREFIX}/enterprises/{enterprise_id}",
+        json=body,
+        headers=signed.headers() | {"If-Match": current.headers["etag"]},
+    )
+    assert response.status_code < 500, (body, response.text[:300])
+    assert response.status_code in (200, 400, 422), (body, response.text[:300])

@@ -187,6 +187,9 @@ async def test_updates_need_the_current_version_and_lose_nothing(
     bad_refs = await patch({"industry_code": "1511", "park_id": "140105P99"}, '"3"')
     assert set(bad_refs.json()["error"]["fields"]) == {"industry_code", "park_id"}
     assert (await patch({"colour": "red"}, '"3"')).status_code == 422
+    emptied = await patch({"name": None, "aging_installations": None, "park_id": None}, '"3"')
+    assert emptied.status_code == 422
+    assert set(emptied.json()["error"]["fields"]) == {"name", "aging_installations"}
 
     by_regulator = await registry_client.patch(
         path, json={"safety_head": "x1"}, headers=county_admin.headers() | {"If-Match": '"3"'}
