@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import asyncpg
 import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -31,6 +32,17 @@ BACKEND_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.PostgresError,
     asyncpg.InterfaceError,
     RedisError,
+)
+
+# What a request meets when PostgreSQL or Redis cannot be reached (as opposed to a query
+# that fails): answered 503, never 500.
+UNREACHABLE_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    RedisConnectionError,
 )
 
 # A readiness probe must answer quickly even when a backing service hangs.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from http import HTTPStatus
 from typing import Any
 
@@ -13,13 +14,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from codesvc.requestlog import RequestLogMiddleware, request_id_var
-from codesvc.service import ServiceConfig, health_routes, resources_lifespan
+from codesvc.service import UNREACHABLE_ERRORS, ServiceConfig, health_routes, resources_lifespan
 from registry_api import views
 from registry_api.accounts import PersonalDataCipher
 from registry_api.errors import Locked, RegistryError, Unauthenticated
 from registry_api.openapi import openapi
 
 API_PREFIX = "/api/v1"
+_log = logging.getLogger(__name__)
 # Filings carry SDS text; a whole SDS is far below this.
 MAX_BODY_BYTES = 2 * 1024 * 1024
 
@@ -43,6 +45,7 @@ def create_app(config: ServiceConfig) -> Starlette:
         exception_handlers={
             RegistryError: _registry_error,
             HTTPException: _http_error,
+            **dict.fromkeys(UNREACHABLE_ERRORS, _unavailable),
             Exception: _server_error,
         },
         lifespan=resources_lifespan(config),
@@ -87,6 +90,15 @@ _HTTP_MESSAGES = {
     405: "this route does not accept that method (see the Allow header)",
     413: f"request body is larger than {MAX_BODY_BYTES} bytes",
 }
+
+
+async def _unavailable(_request: Request, exc: Exception) -> Response:
+    _log.warning("a backing service is unreachable", extra={"fields": {"error": str(exc)[:200]}})
+    return JSONResponse(
+        error_body("unavailable", "the registry cannot reach its database; try again shortly"),
+        status_code=503,
+        headers={"Retry-After": "5"},
+    )
 
 
 async def _server_error(_request: Request, _exc: Exception) -> Response:

@@ -1,6 +1,11 @@
 from __future__ import annotations
 
 import httpx
+from asgi_lifespan import LifespanManager
+
+from safecode import apps
+from safecode.embedded import ServiceUrls
+from safecode.settings import Settings
 
 
 def _assert_error_shape(body: object, code: str) -> None:
@@ -36,3 +41,22 @@ async def test_health_routes_answer_outside_the_api_prefix(
 ) -> None:
     assert (await registry_client.get("/healthz")).status_code == 200
     assert (await registry_client.get("/readyz")).status_code == 200
+
+
+async def test_an_unreachable_database_is_a_503_naming_it(settings: Settings) -> None:
+    urls = ServiceUrls("postgresql://postgres@127.0.0.1:1/none", "redis://127.0.0.1:1/0")
+    app = apps.registry_app(settings, urls)
+    async with (
+        LifespanManager(app) as manager,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=manager.app), base_url="http://testserver"
+        ) as client,
+    ):
+        login = await client.post(
+            "/api/v1/auth/login", json={"mobile": "13800000000", "password": "Whatever-123"}
+        )
+        me = await client.get("/api/v1/me", headers={"Authorization": "Bearer abc"})
+    for response in (login, me):
+        assert response.status_code == 503
+        assert response.json()["error"]["code"] == "unavailable"
+        assert response.headers["retry-after"] == "5"
