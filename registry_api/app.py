@@ -20,7 +20,6 @@ from registry_api.accounts import PersonalDataCipher
 from registry_api.errors import Locked, RegistryError, Unauthenticated
 from registry_api.openapi import openapi
 
-API_PREFIX = "/api/v1"
 _log = logging.getLogger(__name__)
 # Filings carry SDS text; a whole SDS is far below this.
 MAX_BODY_BYTES = 2 * 1024 * 1024
@@ -37,9 +36,9 @@ def create_app(config: ServiceConfig) -> Starlette:
     app = Starlette(
         routes=[
             *health_routes(config.pending_migrations),
-            Route(API_PREFIX, index, methods=["GET"]),
+            Route(views.PREFIX, index, methods=["GET"]),
             *views.routes(),
-            Route(f"{API_PREFIX}/openapi.json", openapi_document, methods=["GET"]),
+            Route(f"{views.PREFIX}/openapi.json", openapi_document, methods=["GET"]),
         ],
         middleware=[Middleware(RequestLogMiddleware)],
         exception_handlers={
