@@ -17,6 +17,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from codesvc import resolver
+from codesvc.bodylimit import BodyLimitMiddleware
 from codesvc.keyring import published_keys
 from codesvc.metrics import CONTENT_TYPE, MetricsMiddleware, ResolverMetrics
 from codesvc.requestlog import RequestLogMiddleware, request_id_var
@@ -92,12 +93,16 @@ def create_app(config: ServiceConfig, metrics: ResolverMetrics | None = None) ->
         middleware=[
             Middleware(RequestLogMiddleware),
             Middleware(MetricsMiddleware, metrics=metrics),
+            Middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES, too_large=_too_large),
             Middleware(resolver.ScanFastPath),
         ],
         exception_handlers={HTTPException: _http_error_page, Exception: _server_error_page},
         lifespan=lifespan,
-        max_body_size=MAX_BODY_BYTES,
     )
+
+
+def _too_large(request: Request) -> Response:
+    return HTMLResponse(render_error_page(413, _page_lang(request)), status_code=413)
 
 
 def _page_lang(request: Request) -> Lang:

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from codesvc.bodylimit import BodyLimitMiddleware
 from codesvc.requestlog import RequestLogMiddleware, request_id_var
 from codesvc.service import UNREACHABLE_ERRORS, ServiceConfig, health_routes, resources_lifespan
 from registry_api import views
@@ -40,7 +41,10 @@ def create_app(config: ServiceConfig) -> Starlette:
             *views.routes(),
             Route(f"{views.PREFIX}/openapi.json", openapi_document, methods=["GET"]),
         ],
-        middleware=[Middleware(RequestLogMiddleware)],
+        middleware=[
+            Middleware(RequestLogMiddleware),
+            Middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES, too_large=_too_large),
+        ],
         exception_handlers={
             RegistryError: _registry_error,
             HTTPException: _http_error,
@@ -48,7 +52,6 @@ def create_app(config: ServiceConfig) -> Starlette:
             Exception: _server_error,
         },
         lifespan=resources_lifespan(config),
-        max_body_size=MAX_BODY_BYTES,
     )
     app.state.cipher = cipher
     return app
@@ -76,12 +79,16 @@ async def _registry_error(_request: Request, exc: Exception) -> Response:
 
 async def _http_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    phrase = HTTPStatus(exc.status_code).phrase
+    return _status_error(exc.status_code, exc.detail, dict(exc.headers or {}))
+
+
+def _status_error(
+    status: int, detail: str | None = None, headers: dict[str, str] | None = None
+) -> Response:
+    phrase = HTTPStatus(status).phrase
     code = phrase.lower().replace(" ", "_").replace("-", "_")
-    message = exc.detail if exc.detail != phrase else _HTTP_MESSAGES.get(exc.status_code, phrase)
-    return JSONResponse(
-        error_body(code, message), status_code=exc.status_code, headers=dict(exc.headers or {})
-    )
+    message = detail if detail and detail != phrase else _HTTP_MESSAGES.get(status, phrase)
+    return JSONResponse(error_body(code, message), status_code=status, headers=headers)
 
 
 _HTTP_MESSAGES = {
@@ -89,6 +96,10 @@ _HTTP_MESSAGES = {
     405: "this route does not accept that method (see the Allow header)",
     413: f"request body is larger than {MAX_BODY_BYTES} bytes",
 }
+
+
+def _too_large(_request: Request) -> Response:
+    return _status_error(413)
 
 
 async def _unavailable(_request: Request, exc: Exception) -> Response:

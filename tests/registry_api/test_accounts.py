@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import AsyncIterator
 
 import asyncpg
 import httpx
@@ -235,6 +236,17 @@ async def test_bodies_that_are_not_json_objects(national: Signed) -> None:
         f"{API}/accounts", content=b"x" * (3 * 1024 * 1024), headers=national.headers()
     )
     assert huge.status_code == 413
+    assert huge.json()["error"]["code"] == "request_entity_too_large"
+
+    async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: counted as it arrives
+        for _ in range(40):
+            yield b"x" * 100_000
+
+    streamed = await national.client.post(
+        f"{API}/accounts", content=chunks(), headers=national.headers()
+    )
+    assert streamed.status_code == 413
+    assert streamed.json()["error"]["code"] == "request_entity_too_large"
 
 
 async def test_every_route_but_the_public_ones_needs_a_session(
