@@ -5,6 +5,7 @@ Every page is bilingual at the source (Chinese first); `lang` picks which one is
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -23,6 +24,14 @@ environment = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+
+
+def localized(value: object, lang: Lang) -> str:
+    """A bilingual text (`{"zh": ..., "en": ...}`) in `lang`, falling back to Chinese;
+    plain strings as they are."""
+    if isinstance(value, Mapping):
+        return str(value.get(lang) or value.get("zh") or "")
+    return "" if value is None else str(value)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from public_site.pages import Lang, environment
+from public_site.pages import Lang, environment, localized
 
 VIEWS = ("label", "sds", "transport", "emergency")
 # Replaced per request with who reached the page and how (scanned or typed, batch, item).
@@ -66,13 +66,6 @@ UI: dict[str, dict[Lang, str]] = {
 }
 
 
-def _t(value: object, lang: Lang) -> str:
-    """A bilingual text in `lang`, falling back to Chinese; plain strings as they are."""
-    if isinstance(value, Mapping):
-        return str(value.get(lang) or value.get("zh") or "")
-    return "" if value is None else str(value)
-
-
 def render_scan_page(
     record: Mapping[str, Any],
     *,
@@ -89,7 +82,7 @@ def render_scan_page(
         suspended_reason=suspended_reason,
         views=VIEWS,
         ui={key: texts[lang] for key, texts in UI.items()},
-        t=lambda value: _t(value, lang),
+        t=lambda value: localized(value, lang),
         # A fixed comment of ours, not input: safe to emit unescaped.
         marker=Markup(SCAN_CONTEXT_MARKER.decode()),  # noqa: S704
     )
@@ -101,7 +94,7 @@ def render_revoked_page(
     return environment.get_template("revoked.html").render(
         lang=lang,
         code_id=code_id,
-        product_name=_t(product_name, lang) if product_name else None,
+        product_name=localized(product_name, lang) if product_name else None,
         revoked_on=revoked_on,
         reason=reason,
     )

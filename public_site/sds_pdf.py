@@ -19,7 +19,8 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
 
-from public_site.pages import Lang
+from public_site.pages import Lang, localized
+from public_site.scan_pages import UI
 
 CJK_FONT = "STSong-Light"
 pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
@@ -29,25 +30,13 @@ _META = ParagraphStyle("meta", fontName=CJK_FONT, fontSize=9, leading=13, spaceA
 _HEADING = ParagraphStyle("heading", fontName=CJK_FONT, fontSize=12, leading=17, spaceBefore=8)
 # CJK text breaks between any two characters.
 _BODY = ParagraphStyle("body", fontName=CJK_FONT, fontSize=10, leading=15, wordWrap="CJK")
-_WORDS: dict[str, dict[Lang, str]] = {
-    "sds": {"zh": "安全技术说明书", "en": "Safety data sheet"},
-    "revision": {"zh": "版本", "en": "Revision"},
-    "approved_on": {"zh": "审核通过日期", "en": "Approved on"},
-    "section": {"zh": "第{n}部分", "en": "Section {n}"},
-    "emergency": {"zh": "24小时应急电话", "en": "24-hour emergency phone"},
-}
-
-
-def _text(value: object, lang: Lang) -> str:
-    if isinstance(value, Mapping):
-        return str(value.get(lang) or value.get("zh") or "")
-    return "" if value is None else str(value)
+_SECTION: dict[Lang, str] = {"zh": "第{n}部分", "en": "Section {n}"}
 
 
 def render_sds_pdf(record: Mapping[str, Any], lang: Lang = "zh") -> bytes:
     """The record's SDS (the JSON shape `codesvc.records.record_as_json` gives) as A4 PDF."""
     buffer = io.BytesIO()
-    title = f"{_text(record['product_name'], lang)} {_WORDS['sds'][lang]}"
+    title = f"{localized(record['product_name'], lang)} {UI['sds'][lang]}"
     document = SimpleDocTemplate(
         buffer,
         pagesize=A4,
@@ -63,18 +52,18 @@ def render_sds_pdf(record: Mapping[str, Any], lang: Lang = "zh") -> bytes:
         Paragraph(escape(title), _TITLE),
         Paragraph(
             escape(
-                f"{_WORDS['revision'][lang]} {record['revision']} · "
-                f"{_WORDS['approved_on'][lang]} {record['approved_on']} · "
-                f"{_text(supplier['name'], lang)} · "
-                f"{_WORDS['emergency'][lang]} {supplier['emergency_phone']}"
+                f"{UI['revision'][lang]} {record['revision']} · "
+                f"{UI['approved_on'][lang]} {record['approved_on']} · "
+                f"{localized(supplier['name'], lang)} · "
+                f"{UI['emergency_phone'][lang]} {supplier['emergency_phone']}"
             ),
             _META,
         ),
     ]
     for section in record["sds"]:
-        heading = _WORDS["section"][lang].format(n=section["number"])
-        story.append(Paragraph(escape(f"{heading} {_text(section['title'], lang)}"), _HEADING))
-        body = escape(_text(section["body"], lang)).replace("\n", "<br/>")
+        heading = _SECTION[lang].format(n=section["number"])
+        story.append(Paragraph(escape(f"{heading} {localized(section['title'], lang)}"), _HEADING))
+        body = escape(localized(section["body"], lang)).replace("\n", "<br/>")
         story += [Paragraph(body, _BODY), Spacer(1, 2 * mm)]
     document.build(story)
     return buffer.getvalue()

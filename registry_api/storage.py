@@ -58,6 +58,10 @@ _ACCOUNT = (
 )
 
 
+# The same columns of `accounts a` in a join.
+_ACCOUNT_OF_A = ", ".join("a." + column.strip() for column in _ACCOUNT.split(","))
+
+
 def _jurisdiction(row: Any) -> Jurisdiction:
     return Jurisdiction(row["id"], row["name"], Level(row["level"]), row["parent_id"], row["path"])
 
@@ -118,7 +122,7 @@ async def fetch_accounts_below(conn: Connection, path: str) -> list[Account]:
     """Regulator accounts bound to the unit at `path` or below it."""
     rows = await conn.fetch(
         f"""
-        SELECT {", ".join("a." + c.strip() for c in _ACCOUNT.split(","))}
+        SELECT {_ACCOUNT_OF_A}
         FROM accounts a JOIN jurisdictions j ON j.id = a.jurisdiction_id
         WHERE j.path = $1 OR j.path LIKE $1 || '/%'
         ORDER BY a.id
@@ -240,7 +244,7 @@ async def fetch_session_account(conn: Connection, token_hash: bytes) -> Account 
     """The account of a live session: not ended, not expired, account not disabled."""
     row = await conn.fetchrow(
         f"""
-        SELECT {", ".join("a." + c.strip() for c in _ACCOUNT.split(","))}
+        SELECT {_ACCOUNT_OF_A}
         FROM sessions s JOIN accounts a ON a.id = s.account_id
         WHERE s.token_hash = $1 AND s.ended_at IS NULL AND s.expires_at > now()
           AND a.disabled_at IS NULL
@@ -569,7 +573,7 @@ async def fetch_roster(conn: Connection, path: str) -> list[tuple[Account, bytes
     ID and the level of its unit, in unit order (for the annex 2 roster)."""
     rows = await conn.fetch(
         f"""
-        SELECT {", ".join("a." + c.strip() for c in _ACCOUNT.split(","))},
+        SELECT {_ACCOUNT_OF_A},
                a.resident_id_sealed, j.level AS unit_level
         FROM accounts a JOIN jurisdictions j ON j.id = a.jurisdiction_id
         WHERE (j.path = $1 OR j.path LIKE $1 || '/%') AND a.disabled_at IS NULL
