@@ -7,6 +7,7 @@ COPY safecode safecode
 COPY codesvc codesvc
 COPY registry_api registry_api
 COPY public_site public_site
+COPY ghs ghs
 RUN pip install --no-cache-dir .
 USER safecode
 ENV HOST=0.0.0.0

@@ -27,6 +27,7 @@ _MAX_TEXT = 20_000
 _MAX_ITEMS = 100
 _PHONE = re.compile(r"[0-9+()\- ]{3,30}")
 _UN_NUMBER = re.compile(r"UN\d{4}")
+_CAS = re.compile(r"\d{2,7}-\d{2}-\d")
 _STATEMENT_CODE = re.compile(r"[HP]\d{3}(\+[HP]\d{3})*|EUH\d{3}")
 
 
@@ -55,11 +56,21 @@ class Statement:
 
 
 @dataclass(frozen=True, slots=True)
+class Component:
+    """A hazardous component of a mixture, as the label names it (GB 15258 4.2.1)."""
+
+    name: Text
+    cas: str | None
+    concentration: str  # as the supplier states it: "30%", "10-25%"
+
+
+@dataclass(frozen=True, slots=True)
 class Label:
     pictograms: tuple[str, ...]
     signal_word: str | None
     hazard_statements: tuple[Statement, ...]
     precautionary_statements: dict[str, tuple[Statement, ...]]  # by PRECAUTION_GROUPS
+    components: tuple[Component, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +232,7 @@ def _build(read: _Reader, root: Mapping[str, Any]) -> PublicRecord | None:
             )
             for group in PRECAUTION_GROUPS
         },
+        components=_components(read, label_data.get("components"), "label.components"),
     )
 
     sections = []
@@ -319,6 +331,18 @@ def _build(read: _Reader, root: Mapping[str, Any]) -> PublicRecord | None:
     )
 
 
+def _components(read: _Reader, value: object, path: str) -> tuple[Component, ...]:
+    result = []
+    for i, item in enumerate(read.items(value, path)):
+        data = read.mapping(item, f"{path}[{i}]")
+        name = read.text(data.get("name"), f"{path}[{i}].name")
+        cas = read.matching(data.get("cas"), f"{path}[{i}].cas", _CAS, "a CAS number like 67-64-1")
+        concentration = read.string(data.get("concentration"), f"{path}[{i}].concentration")
+        if name is not None and concentration is not None:
+            result.append(Component(name, cas, concentration))
+    return tuple(result)
+
+
 def _date(read: _Reader, value: object, path: str) -> date | None:
     if isinstance(value, date):
         return value
@@ -354,6 +378,10 @@ def record_as_json(record: PublicRecord) -> dict[str, Any]:
                 group: statements(items)
                 for group, items in record.label.precautionary_statements.items()
             },
+            "components": [
+                {"name": text(c.name), "cas": c.cas, "concentration": c.concentration}
+                for c in record.label.components
+            ],
         },
         "sds": [
             {"number": s.number, "title": text(s.title), "body": text(s.body)} for s in record.sds

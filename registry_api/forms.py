@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from enum import StrEnum
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from starlette.requests import Request
 
 from registry_api import validators
@@ -83,10 +83,18 @@ async def read_form(request: Request, form: type[_Form]) -> _Form:
     except ValidationError as exc:
         fields: dict[str, str] = {}
         for error in exc.errors():
-            path = ".".join(str(part) for part in error["loc"]) or "body"
+            path = field_path(error["loc"])
             message = error["msg"].removeprefix("Value error, ")
             fields.setdefault(path, message)
         raise ValidationFailed(f"{len(fields)} field(s) are not valid", fields) from None
+
+
+def field_path(location: tuple[int | str, ...]) -> str:
+    """A field's path as every error of the product writes it: `kinds[1]`, `a.b[0].c`."""
+    path = ""
+    for part in location:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}" if path else str(part)
+    return path or "body"
 
 
 class EnterpriseKind(StrEnum):
@@ -134,3 +142,47 @@ class EnterpriseUpdateForm(Form):
     safety_head_phone: Phone | None = None
     emergency_phone: Phone | None = None
     aging_installations: Annotated[list[AgingInstallation], Field(max_length=100)] | None = None
+
+
+def _number_as_text(value: object) -> object:
+    """Categories are text ("1A"), but a bare 2 means category "2"."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+class ClassificationForm(Form):
+    hazard_class: Annotated[str, Field(alias="class", min_length=1, max_length=64)]
+    category: Annotated[str, BeforeValidator(_number_as_text), Field(min_length=1, max_length=32)]
+    hazard: Annotated[str, Field(max_length=16)] | None = None  # a choice, such as H350i
+
+
+class BilingualText(Form):
+    zh: Annotated[str, Field(min_length=1, max_length=2000)]
+    en: Annotated[str, Field(max_length=2000)] | None = None
+
+
+StatementCode = Annotated[str, Field(min_length=1, max_length=40)]
+
+
+class StatementForm(Form):
+    code: StatementCode
+    text: BilingualText | Annotated[str, Field(max_length=2000)] | None = None
+
+
+Statements = Annotated[list[StatementForm | StatementCode], Field(max_length=60)]
+
+
+class SubmittedLabelForm(Form):
+    """A label as an enterprise submits it (a published record's label shape)."""
+
+    pictograms: Annotated[list[Annotated[str, Field(max_length=8)]], Field(max_length=9)] = []
+    signal_word: Literal["danger", "warning"] | None = None
+    hazard_statements: Statements = []
+    precautionary_statements: dict[
+        Literal["prevention", "response", "storage", "disposal"], Statements
+    ] = {}
+    components: Annotated[list[dict[str, Any]], Field(max_length=50)] | None = None  # not checked
+
+
+class DeriveForm(Form):
+    classifications: Annotated[list[ClassificationForm], Field(min_length=1, max_length=60)]
+    label: SubmittedLabelForm | None = None

@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from codesvc.service import Resources
-from registry_api import enterprises, services, storage
+from registry_api import enterprises, ghs_views, services, storage
 from registry_api.accounts import PersonalDataCipher, Role, levels_below
 from registry_api.errors import (
     Forbidden,
@@ -23,6 +23,7 @@ from registry_api.errors import (
 )
 from registry_api.forms import (
     DecisionForm,
+    DeriveForm,
     EnterpriseApplicationForm,
     EnterpriseUpdateForm,
     LoginForm,
@@ -382,6 +383,12 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("PATCH", "/enterprises/{enterprise_id}", update_enterprise,
              "Change the own enterprise record (If-Match: the version read)",
              EnterpriseUpdateForm, (200, 403, 404, 412, 428, *_WRITE)),
+    Endpoint("GET", "/ghs/hazard-classes", ghs_views.hazard_classes,
+             "GHS hazard classes and categories with their label elements (public)",
+             public=True),
+    Endpoint("POST", "/ghs/derive", ghs_views.derive,
+             "Label elements of a GHS classification, each with its rule; with `label`, "
+             "whether that label conforms (public)", DeriveForm, (200, *_WRITE), public=True),
 )  # fmt: skip
 
 

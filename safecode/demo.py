@@ -13,6 +13,7 @@ from codesvc.issuance import issue_code
 from codesvc.keyring import KeyRing
 from codesvc.publishing import publish
 from codesvc.storage import fetch_published_record
+from ghs.derivation import derive_label, label_elements, parse_classifications
 
 SDS_TITLES = [
     ("化学品及企业标识", "Identification"),
@@ -34,58 +35,25 @@ SDS_TITLES = [
 ]
 
 
+# Acetone in China's Catalogue of Hazardous Chemicals (and the EU's harmonised entry).
+ACETONE_CLASSIFICATION = [
+    {"class": "flammable_liquids", "category": "2"},
+    {"class": "serious_eye_damage_irritation", "category": "2A"},
+    {"class": "stot_single_exposure", "category": "3", "hazard": "H336"},
+]
+
+
+def acetone_label() -> dict[str, Any]:
+    """Acetone's label elements, derived from its classification by the GHS rules."""
+    return label_elements(derive_label(parse_classifications(ACETONE_CLASSIFICATION)))
+
+
 def sample_record(revision: str = "1.0", product_zh: str = "丙酮") -> dict[str, Any]:
     return {
         "product_name": {"zh": product_zh, "en": "Acetone"},
         "revision": revision,
         "approved_on": "2026-11-20",
-        "label": {
-            "pictograms": ["GHS02", "GHS07"],
-            "signal_word": "danger",
-            "hazard_statements": [
-                {
-                    "code": "H225",
-                    "text": {
-                        "zh": "高度易燃液体和蒸气",
-                        "en": "Highly flammable liquid and vapour",
-                    },
-                },
-                {
-                    "code": "H319",
-                    "text": {"zh": "造成严重眼刺激", "en": "Causes serious eye irritation"},
-                },
-            ],
-            "precautionary_statements": {
-                "prevention": [
-                    {
-                        "code": "P210",
-                        "text": {
-                            "zh": "远离热源、火花、明火、热表面。禁止吸烟。",
-                            "en": "Keep away from heat, sparks, open flames. No smoking.",
-                        },
-                    }
-                ],
-                "response": [
-                    {
-                        "code": "P305+P351+P338",
-                        "text": {
-                            "zh": "如进入眼睛：用水小心冲洗几分钟。",
-                            "en": "IF IN EYES: Rinse cautiously with water for several minutes.",
-                        },
-                    }
-                ],
-                "storage": [{"code": "P403+P235", "text": "存放在通风良好的地方。保持低温。"}],
-                "disposal": [
-                    {
-                        "code": "P501",
-                        "text": {
-                            "zh": "按当地法规处置内装物/容器。",
-                            "en": "Dispose of contents/container per local regulations.",
-                        },
-                    }
-                ],
-            },
-        },
+        "label": acetone_label(),
         "sds": [
             {
                 "number": n,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ["safecode", "registry_api", "codesvc", "public_site"]
+PACKAGES = ["safecode", "registry_api", "codesvc", "public_site", "ghs"]
 # Each package may import only those after it in this order.
 ALLOWED = {name: set(PACKAGES[i + 1 :]) for i, name in enumerate(PACKAGES)}
 
@@ -17,7 +17,8 @@ def _modules(package: str) -> list[Path]:
     return sorted((ROOT / package).rglob("*.py"))
 
 
-def _imported_packages(path: Path) -> set[str]:
+def _imported_names(path: Path) -> set[str]:
+    """The top-level names of what a module imports (absolute imports)."""
     tree = ast.parse(path.read_text(), filename=str(path))
     names: set[str] = set()
     for node in ast.walk(tree):
@@ -25,7 +26,11 @@ def _imported_packages(path: Path) -> set[str]:
             names.update(alias.name.split(".")[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.add(node.module.split(".")[0])
-    return names & set(PACKAGES)
+    return names
+
+
+def _imported_packages(path: Path) -> set[str]:
+    return _imported_names(path) & set(PACKAGES)
 
 
 @pytest.mark.parametrize("package", PACKAGES)
@@ -45,3 +50,13 @@ def test_only_settings_reads_the_environment() -> None:
             if "os.environ" in source or "os.getenv" in source or "getenv(" in source:
                 readers.append(str(path.relative_to(ROOT)))
     assert readers == ["safecode/settings.py"]
+
+
+@pytest.mark.parametrize("package", ["ghs", "public_site"])
+def test_the_pure_packages_do_no_io(package: str) -> None:
+    io_libraries = {"starlette", "asyncpg", "redis", "httpx", "uvicorn", "socket"}
+    offending = {
+        str(path.relative_to(ROOT)): sorted(_imported_names(path) & io_libraries)
+        for path in _modules(package)
+    }
+    assert {path: bad for path, bad in offending.items() if bad} == {}

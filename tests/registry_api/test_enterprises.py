@@ -65,7 +65,7 @@ async def test_anyone_may_apply_and_bad_fields_are_all_named(
         contact_mobile="12345",
     )
     assert bad.status_code == 422
-    assert set(bad.json()["error"]["fields"]) == {"uscc", "kinds.1", "contact_mobile"}
+    assert set(bad.json()["error"]["fields"]) == {"uscc", "kinds[1]", "contact_mobile"}
     not_scope = await _apply(registry_client, uscc="91110000600037341L", industry_code="1511")
     assert not_scope.status_code == 422
     assert "annex 1" in not_scope.json()["error"]["fields"]["industry_code"]
