@@ -16,7 +16,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from codesvc import resolver
+from codesvc import documents, resolver
 from codesvc.bodylimit import BodyLimitMiddleware
 from codesvc.keyring import published_keys
 from codesvc.metrics import CONTENT_TYPE, MetricsMiddleware, ResolverMetrics
@@ -29,7 +29,7 @@ from codesvc.service import (
     health_routes,
     open_resources,
 )
-from public_site.pages import STATIC_DIR, Lang, negotiate_lang, render_error_page, render_home_page
+from public_site.pages import STATIC_DIR, render_error_page, render_home_page
 
 KEYS_PATH = "/.well-known/safecode-keys.json"
 # A scan is a GET; nothing the resolver accepts has a body worth more than this.
@@ -51,7 +51,7 @@ def create_app(config: ServiceConfig, metrics: ResolverMetrics | None = None) ->
             yield {"resources": resources, "resolver": state}
 
     async def home(request: Request) -> Response:
-        return HTMLResponse(render_home_page(_page_lang(request), api_url="/api/v1"))
+        return HTMLResponse(render_home_page(resolver.request_lang(request), api_url="/api/v1"))
 
     async def public_keys(request: Request) -> Response:
         resources: Resources = request.state.resources
@@ -85,6 +85,9 @@ def create_app(config: ServiceConfig, metrics: ResolverMetrics | None = None) ->
             Route("/", home, methods=["GET"]),
             *scan_routes,
             Route("/lookup", resolver.lookup, methods=["GET"]),
+            Route("/documents/{code_id}/sds.pdf", documents.sds_pdf, methods=["GET"]),
+            Route("/documents/{code_id}/label.pdf", documents.label_pdf, methods=["GET"]),
+            Route("/documents/{code_id}/label.svg", documents.label_svg, methods=["GET"]),
             Route(KEYS_PATH, public_keys, methods=["GET"]),
             Route("/metrics", metrics_page, methods=["GET"]),
             Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
@@ -102,17 +105,13 @@ def create_app(config: ServiceConfig, metrics: ResolverMetrics | None = None) ->
 
 
 def _too_large(request: Request) -> Response:
-    return HTMLResponse(render_error_page(413, _page_lang(request)), status_code=413)
-
-
-def _page_lang(request: Request) -> Lang:
-    return negotiate_lang(request.query_params.get("lang"), request.headers.get("accept-language"))
+    return HTMLResponse(render_error_page(413, resolver.request_lang(request)), status_code=413)
 
 
 async def _http_error_page(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     return HTMLResponse(
-        render_error_page(exc.status_code, _page_lang(request)),
+        render_error_page(exc.status_code, resolver.request_lang(request)),
         status_code=exc.status_code,
         headers=dict(exc.headers or {}),
     )
@@ -120,4 +119,6 @@ async def _http_error_page(request: Request, exc: Exception) -> Response:
 
 async def _server_error_page(request: Request, _exc: Exception) -> Response:
     detail = f"Request id: {request_id_var.get()}"
-    return HTMLResponse(render_error_page(500, _page_lang(request), detail=detail), status_code=500)
+    return HTMLResponse(
+        render_error_page(500, resolver.request_lang(request), detail=detail), status_code=500
+    )

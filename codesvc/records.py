@@ -14,12 +14,10 @@ from datetime import date
 from typing import Any, Literal
 
 from codesvc.errors import CodesvcError
+from ghs.reference import PICTOGRAMS, PRECAUTION_GROUPS, SIGNAL_WORDS
 
 Lang = Literal["zh", "en"]
 VIEWS = ("label", "sds", "transport", "emergency")
-PICTOGRAMS = tuple(f"GHS0{n}" for n in range(1, 10))
-SIGNAL_WORDS = ("danger", "warning")
-PRECAUTION_GROUPS = ("prevention", "response", "storage", "disposal")
 EXPOSURE_ROUTES = ("inhalation", "skin", "eyes", "ingestion")
 PACKING_GROUPS = ("I", "II", "III")
 SDS_SECTIONS = 16

@@ -81,7 +81,8 @@ async def open_resolver_state(
         await counter.flush(resources.redis)  # what is counted at shutdown is kept
 
 
-def _lang(request: Request) -> Lang:
+def request_lang(request: Request) -> Lang:
+    """The reader's language: `?lang=`, else Accept-Language, else Chinese."""
     return negotiate_lang(request.query_params.get("lang"), request.headers.get("accept-language"))
 
 
@@ -126,7 +127,8 @@ def _error(kind: str, status: int, lang: Lang, detail: str | None = None) -> Sca
     return ScanAnswer(status, [_HTML_TYPE, _NO_STORE], _page(kind, status, lang, detail))
 
 
-def _html(kind: str, status: int, lang: Lang, detail: str | None = None) -> HTMLResponse:
+def error_page(kind: str, status: int, lang: Lang, detail: str | None = None) -> HTMLResponse:
+    """An error page of the resolver (never cached by browsers)."""
     body = _page(kind, status, lang, detail)
     return HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
 
@@ -254,19 +256,19 @@ _WANTED_HEADERS = frozenset({b"accept", b"accept-language", b"if-none-match"})
 
 async def lookup(request: Request) -> Response:
     """A code_id typed by a person (printed under the QR) -> 303 to its page, marked typed."""
-    lang = _lang(request)
+    lang = request_lang(request)
     typed = request.query_params.get("id", "")
     try:
         code_id = parse_code_id(typed)
     except CodeFormatError as exc:
-        return _html("bad_code", 400, lang, detail=str(exc))
+        return error_page("bad_code", 400, lang, detail=str(exc))
     state: ResolverState = request.state.resolver
     try:
         found = await state.cache.lookup(code_id, "json")
     except BackendUnavailable:
-        return _html("unavailable", 503, lang)
+        return error_page("unavailable", 503, lang)
     if found is None:
-        return _html(
+        return error_page(
             "unknown", 404, lang, detail=f"{group_code_id(code_id)}: {_DETAILS['unknown'][lang]}"
         )
     entry, _ = found

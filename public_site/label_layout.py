@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
+from ghs.reference import PICTOGRAMS, PRECAUTION_GROUPS
 from public_site.label_sizes import LabelError, LabelSize
 from public_site.pages import Lang, localized
 from public_site.scan_pages import UI
@@ -25,8 +26,6 @@ PT_PER_MM = 72 / 25.4
 MONO_FONT = "Courier"  # the code text under the QR: ASCII, in a standard PDF font
 QUIET_ZONE = 4  # modules of white around the QR symbol, as ISO/IEC 18004 asks
 # As codesvc.records has them (public_site renders and does not import it).
-PICTOGRAMS = tuple(f"GHS0{n}" for n in range(1, 10))
-PRECAUTION_GROUPS = ("prevention", "response", "storage", "disposal")
 _LEADING = 1.2  # line height, times the font size; the baseline sits one font size down
 _MODULE_MM = 0.33  # per module wherever the label has room: reads reliably off print
 _MODULE_FLOOR_MM = 0.25  # the QR shrinks to this before the content is said not to fit

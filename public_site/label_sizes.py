@@ -1,4 +1,5 @@
-"""GHS label sizes by package capacity, as GB 15258-2009 table 1 sets them."""
+"""GHS label sizes by package capacity: GB 15258-2009 table 1, the smallest label each
+package may carry (标签最低尺寸)."""
 
 from __future__ import annotations
 
@@ -37,7 +38,8 @@ LABEL_SIZES: tuple[LabelSize, ...] = (
 
 
 def label_size_for(capacity_ml: float) -> LabelSize:
-    """The GB 15258 size for a package of `capacity_ml` millilitres; LabelError unless > 0."""
+    """The smallest GB 15258 size for a package of `capacity_ml` millilitres; LabelError
+    unless it is a number above 0."""
     if (
         isinstance(capacity_ml, bool)
         or not isinstance(capacity_ml, int | float)
@@ -58,3 +60,13 @@ def label_size_named(name: str) -> LabelSize:
             return size
     names = ", ".join(size.name for size in LABEL_SIZES)
     raise LabelError(f"there is no label size {name!r}; the sizes are {names}")
+
+
+def sizes_from(minimum: LabelSize) -> tuple[LabelSize, ...]:
+    """`minimum` and the larger sizes after it: GB 15258's table gives each package the
+    smallest label it may carry, and a label with more to say may be larger. The simplified
+    label stands alone: its content is what makes it simplified."""
+    if minimum.simplified:
+        return (minimum,)
+    full = [size for size in LABEL_SIZES if not size.simplified]
+    return tuple(full[full.index(minimum) :])

@@ -63,6 +63,8 @@ UI: dict[str, dict[Lang, str]] = {
     "batch": {"zh": "批次", "en": "Batch"},
     "serial": {"zh": "序列号", "en": "Item"},
     "code": {"zh": "安全码编号", "en": "Code"},
+    "sds_pdf": {"zh": "下载安全技术说明书（PDF）", "en": "Safety data sheet (PDF)"},
+    "label_pdf": {"zh": "打印安全标签（PDF）", "en": "Print the label (PDF)"},
 }
 
 
