@@ -48,7 +48,8 @@ async def test_a_scan_shows_the_label_with_danger_first(
 @pytest.mark.parametrize(
     ("query", "headers", "expected"),
     [
-        ("?view=sds", {}, ["第16部分内容", 'id="section-4"']),
+        # The SDS as a page: the 16 sections, with the revision and its approval date.
+        ("?view=sds", {}, ["第16部分内容", 'id="section-4"', "版本 1.0", "2026-11-20"]),
         ("?view=transport", {}, ["UN1090", "II"]),
         ("?view=emergency&lang=en", {}, ["Alcohol-resistant foam", "Move to fresh air"]),
         ("", {"Accept-Language": "en-US,en;q=0.9"}, ["Acetone", "Danger", "H225"]),
