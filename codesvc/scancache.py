@@ -8,6 +8,8 @@
   older entry never overwrites a newer one, whoever writes.
 - PostgreSQL is read on a miss for the one variant asked, once per (code, variant)
   however many requests miss it at once.
+- Reads asked in one turn of the event loop go out together: one Redis pipeline, one
+  PostgreSQL query (`codesvc.batching`).
 - Unknown code_ids are remembered for `negative_ttl` seconds only, so a code issued a
   moment later is not hidden for long.
 
@@ -31,6 +33,7 @@ import asyncpg
 import redis.asyncio as aioredis
 
 from codesvc import storage
+from codesvc.batching import TurnBatcher
 from codesvc.codes import Code
 from codesvc.errors import CodesvcError
 from codesvc.service import BACKEND_ERRORS
@@ -41,6 +44,7 @@ _REDIS_PAUSE_SECONDS = 1.0  # after a Redis failure, go straight to PostgreSQL t
 _POSTGRES_TIMEOUT_SECONDS = 2.0
 _MAX_PENDING = 512  # copies for Redis waiting at once, per process
 _COPY_GATHER_SECONDS = 0.002  # how long copies gather before going out together
+_MAX_BATCH = 256  # reads sent to Redis or PostgreSQL together
 
 _log = logging.getLogger(__name__)
 
@@ -150,7 +154,9 @@ class ScanCache:
         self._negative_ttl = negative_ttl
         self._redis_ttl = redis_ttl
         self._redis_paused_until = 0.0
-        self._loading: dict[tuple[str, str], asyncio.Future[CodeEntry | None]] = {}
+        # Reads of one turn of the event loop go out together, one per (code, variant).
+        self._redis_reads = TurnBatcher(self._read_redis, max_batch=_MAX_BATCH)
+        self._postgres_reads = TurnBatcher(self._load, max_batch=_MAX_BATCH)
         self._observe = observe
         self.subscribed = asyncio.Event()  # set while following invalidations
         self._pending: dict[str, CodeEntry] = {}  # copies for Redis, sent in batches
@@ -181,7 +187,7 @@ class ScanCache:
         if from_redis is not None:
             return from_redis
         try:
-            loaded = await self._load_once(code_id, variant)
+            loaded = await self._postgres_reads.get((code_id, variant))
         except BACKEND_ERRORS as exc:
             stale = entry.variants.get(variant) if entry is not None else None
             if entry is not None and (stale is not None or entry.complete):
@@ -214,17 +220,14 @@ class ScanCache:
     ) -> tuple[CodeEntry, Variant | None] | None:
         if now < self._redis_paused_until:
             return None
-        key = REDIS_KEY_PREFIX + code_id
         epoch = self._epoch
         try:
-            # The client returns bytes (no decode_responses): the bodies are bytes.
-            fields: list[bytes | None] = await self._redis.hmget(  # type: ignore[assignment]
-                key, ["code", "status", "version", "complete", variant, f"etag:{variant}"]
-            )
+            fields = await self._redis_reads.get((code_id, variant))
         except BACKEND_ERRORS:
             self._redis_paused_until = now + _REDIS_PAUSE_SECONDS
             _log.warning("Redis failed on the scan path; reading PostgreSQL for a while")
             return None
+        assert fields is not None  # every key asked is answered
         code, status, version, complete, body, etag = fields
         if code is None or status is None or version is None:
             return None
@@ -244,31 +247,40 @@ class ScanCache:
         self._observe("redis")
         return entry, found
 
-    async def _load_once(self, code_id: str, variant: str) -> CodeEntry | None:
-        """Read PostgreSQL once for all the requests that missed this variant meanwhile.
+    async def _read_redis(
+        self, keys: list[tuple[str, str]]
+    ) -> dict[tuple[str, str], list[bytes | None]]:
+        """Each (code, variant)'s fields: code, status, version, complete, body, etag."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for code_id, variant in keys:
+                fields = ["code", "status", "version", "complete", variant, f"etag:{variant}"]
+                pipe.hmget(REDIS_KEY_PREFIX + code_id, fields)
+            # The client returns bytes (no decode_responses): the bodies are bytes.
+            answers: list[list[bytes | None]] = await pipe.execute()
+        return dict(zip(keys, answers, strict=True))
 
-        The read runs in a task of its own, so a client that goes away does not cancel it
-        for the others waiting on it.
-        """
-        key = (code_id, variant)
-        loading = self._loading.get(key)
-        if loading is None:
-            loading = asyncio.ensure_future(self._load(code_id, variant))
-            self._loading[key] = loading
-            loading.add_done_callback(lambda _: self._loading.pop(key, None))
-        return await asyncio.shield(loading)
-
-    async def _load(self, code_id: str, variant: str) -> CodeEntry | None:
+    async def _load(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], CodeEntry]:
         epoch = self._epoch
         # One deadline for waiting for a connection and the query (no task per request).
         async with asyncio.timeout(_POSTGRES_TIMEOUT_SECONDS), self._pool.acquire() as conn:
-            row = await storage.fetch_scan_variant(conn, code_id, variant)
+            rows = await storage.fetch_scan_variants(conn, keys)
         now = time.monotonic()
         current = epoch == self._epoch
-        if row is None:
-            if current:
-                self._remember_unknown(code_id, now)
-            return None
+        loaded = {}
+        for code_id, variant in keys:
+            row = rows.get((code_id, variant))
+            if row is None:
+                if current:
+                    self._remember_unknown(code_id, now)
+                continue
+            loaded[code_id, variant] = self._keep(code_id, variant, row, now, current)
+        return loaded
+
+    def _keep(
+        self, code_id: str, variant: str, row: storage.ScanVariantRow, now: float, current: bool
+    ) -> CodeEntry:
+        """The entry with what was read added; kept in L1 (unless an invalidation came
+        meanwhile) and copied to Redis."""
         # What was read: one variant, or, for a code with none, the whole (empty) set.
         read = CodeEntry(
             code_text=Code(row.code_id, row.key_id, row.signature).text,

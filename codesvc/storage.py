@@ -393,31 +393,36 @@ class ScanVariantRow:
     published: bool  # whether the code has any variants at all
 
 
-async def fetch_scan_variant(conn: Connection, code_id: str, name: str) -> ScanVariantRow | None:
-    """The code and its variant `name` in one round trip; None for an unknown code_id."""
-    row = await conn.fetchrow(
+async def fetch_scan_variants(
+    conn: Connection, keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], ScanVariantRow]:
+    """Each (code_id, variant name) asked, with its code, in one round trip however many
+    are asked; unknown code_ids are absent from the answer."""
+    rows = await conn.fetch(
         """
-        SELECT c.code_id, c.key_id, c.signature, c.status, v.version, v.body, v.etag,
+        SELECT k.code_id, k.name, c.key_id, c.signature, c.status, v.version, v.body, v.etag,
                v.name IS NOT NULL
                OR EXISTS (SELECT 1 FROM published_variants p WHERE p.code_id = c.code_id)
                AS published
-        FROM codes c LEFT JOIN published_variants v ON v.code_id = c.code_id AND v.name = $2
-        WHERE c.code_id = $1
+        FROM unnest($1::text[], $2::text[]) AS k(code_id, name)
+        JOIN codes c ON c.code_id = k.code_id
+        LEFT JOIN published_variants v ON v.code_id = c.code_id AND v.name = k.name
         """,
-        code_id,
-        name,
+        [code_id for code_id, _ in keys],
+        [name for _, name in keys],
     )
-    if row is None:
-        return None
-    return ScanVariantRow(
-        code_id=row["code_id"],
-        key_id=row["key_id"],
-        signature=row["signature"],
-        status=row["status"],
-        version=row["version"] or 0,
-        variant=None if row["body"] is None else (row["body"], row["etag"]),
-        published=row["published"],
-    )
+    return {
+        (row["code_id"], row["name"]): ScanVariantRow(
+            code_id=row["code_id"],
+            key_id=row["key_id"],
+            signature=row["signature"],
+            status=row["status"],
+            version=row["version"] or 0,
+            variant=None if row["body"] is None else (row["body"], row["etag"]),
+            published=row["published"],
+        )
+        for row in rows
+    }
 
 
 async def claim_outbox(conn: Connection, limit: int) -> list[tuple[int, str, int]]:
