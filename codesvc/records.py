@@ -21,6 +21,25 @@ VIEWS = ("label", "sds", "transport", "emergency")
 EXPOSURE_ROUTES = ("inhalation", "skin", "eyes", "ingestion")
 PACKING_GROUPS = ("I", "II", "III")
 SDS_SECTIONS = 16
+# The sections of GB/T 16483-2012, in order: (Chinese title, English title).
+SDS_TITLES = [
+    ("化学品及企业标识", "Identification"),
+    ("危险性概述", "Hazards identification"),
+    ("成分/组成信息", "Composition"),
+    ("急救措施", "First-aid measures"),
+    ("消防措施", "Fire-fighting measures"),
+    ("泄漏应急处理", "Accidental release measures"),
+    ("操作处置与储存", "Handling and storage"),
+    ("接触控制和个体防护", "Exposure controls"),
+    ("理化特性", "Physical and chemical properties"),
+    ("稳定性和反应性", "Stability and reactivity"),
+    ("毒理学信息", "Toxicological information"),
+    ("生态学信息", "Ecological information"),
+    ("废弃处置", "Disposal considerations"),
+    ("运输信息", "Transport information"),
+    ("法规信息", "Regulatory information"),
+    ("其他信息", "Other information"),
+]
 _MAX_TEXT = 20_000
 _MAX_ITEMS = 100
 _PHONE = re.compile(r"[0-9+()\- ]{3,30}")

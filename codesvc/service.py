@@ -62,6 +62,7 @@ class ServiceConfig:
     l1_cache_ttl_seconds: float
     negative_cache_ttl_seconds: float
     redis_record_ttl_seconds: int
+    province: str = "14"  # GB/T 2260 code of the issuing province: new code_ids start with it
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,12 +14,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from codesvc.bodylimit import BodyLimitMiddleware
+from codesvc.keyring import KeyRing
 from codesvc.requestlog import RequestLogMiddleware, request_id_var
 from codesvc.service import UNREACHABLE_ERRORS, ServiceConfig, health_routes, resources_lifespan
 from registry_api import views
 from registry_api.accounts import PersonalDataCipher
 from registry_api.errors import Locked, RegistryError, Unauthenticated
 from registry_api.openapi import openapi
+from registry_api.reviews import CodeDesk
 
 _log = logging.getLogger(__name__)
 # Filings carry SDS text; a whole SDS is far below this.
@@ -54,6 +56,9 @@ def create_app(config: ServiceConfig) -> Starlette:
         lifespan=resources_lifespan(config),
     )
     app.state.cipher = cipher
+    app.state.code_desk = CodeDesk(
+        KeyRing(config.master_key), config.public_base_url, config.province
+    )
     return app
 
 

@@ -23,9 +23,11 @@ from registry_api.errors import (
 )
 from registry_api.forms import EnterpriseApplicationForm, EnterpriseUpdateForm
 from registry_api.services import Actor, audit
+from registry_api.storage import reviews as reviews_db
 from registry_api.validators import CHEMICAL_AND_PHARMA_CLASSES
 
 _DECIDING_LEVELS = (Level.COUNTY, Level.CITY)
+INFO_UPDATES_PATH = "/api/v1/enterprises/{enterprise_id}/info-updates"
 # Fields of the record an update may change but never empty.
 _REQUIRED_FIELDS = ("name", "address", "industry_code", "aging_installations")
 
@@ -199,28 +201,13 @@ async def update(
         current = await enterprise(conn, actor, enterprise_id)
         if actor.account.kind != "enterprise":
             raise Forbidden("an enterprise keeps its own record; regulators review changes")
+        if await reviews_db.fetch_valid_certificate(conn, enterprise_id) is not None:
+            raise Conflict(
+                "a registered enterprise changes its record through review: "
+                f"POST {INFO_UPDATES_PATH.format(enterprise_id=enterprise_id)}"
+            )
         changes = form.model_dump(exclude_unset=True, mode="json")
-        problems: dict[str, str] = {
-            name: "cannot be emptied"
-            + (" (send [] for none)" if name == "aging_installations" else "")
-            for name in _REQUIRED_FIELDS
-            if name in changes and changes[name] is None
-        }
-        if changes.get("industry_code") is not None:
-            problems |= await _check_industry(conn, changes["industry_code"], current.kinds)
-        if changes.get("park_id") is not None:
-            park = await storage.fetch_jurisdiction(conn, changes["park_id"])
-            county = await storage.fetch_jurisdiction(conn, current.county_id)
-            if (
-                park is None
-                or county is None
-                or park.parent_id not in (county.id, county.parent_id)
-            ):
-                problems["park_id"] = "must be a chemical park of the enterprise's county or city"
-        if not changes:
-            problems["body"] = "names no field to change"
-        if problems:
-            raise ValidationFailed(f"{len(problems)} field(s) are not valid", problems)
+        await check_changes(conn, current, changes)
         updated = await storage.update_enterprise(conn, enterprise_id, version, changes)
         if updated is None:
             raise PreconditionFailed(
@@ -231,6 +218,28 @@ async def update(
             changed_fields(enterprise_fields(current), enterprise_fields(updated)),
         )  # fmt: skip
     return updated
+
+
+async def check_changes(
+    conn: Connection, current: storage.Enterprise, changes: dict[str, Any]
+) -> None:
+    """Raise `ValidationFailed` naming every change the record cannot take."""
+    problems: dict[str, str] = {
+        name: "cannot be emptied" + (" (send [] for none)" if name == "aging_installations" else "")
+        for name in _REQUIRED_FIELDS
+        if name in changes and changes[name] is None
+    }
+    if changes.get("industry_code") is not None:
+        problems |= await _check_industry(conn, changes["industry_code"], current.kinds)
+    if changes.get("park_id") is not None:
+        park = await storage.fetch_jurisdiction(conn, changes["park_id"])
+        county = await storage.fetch_jurisdiction(conn, current.county_id)
+        if park is None or county is None or park.parent_id not in (county.id, county.parent_id):
+            problems["park_id"] = "must be a chemical park of the enterprise's county or city"
+    if not changes:
+        problems["body"] = "names no field to change"
+    if problems:
+        raise ValidationFailed(f"{len(problems)} field(s) are not valid", problems)
 
 
 def enterprise_fields(record: storage.Enterprise) -> dict[str, Any]:

@@ -186,3 +186,86 @@ class SubmittedLabelForm(Form):
 class DeriveForm(Form):
     classifications: Annotated[list[ClassificationForm], Field(min_length=1, max_length=60)]
     label: SubmittedLabelForm | None = None
+
+
+Cas = Annotated[str, Field(max_length=16), _checked(validators.cas_number)]
+ShortText = Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class ComponentForm(Form):
+    """A hazardous component of a mixture, as its label names it."""
+
+    name: BilingualText
+    cas: Cas | None = None
+    concentration: Annotated[str, Field(min_length=1, max_length=30)]  # "30%", "10-25%"
+
+
+class ProductForm(Form):
+    name_zh: ShortText
+    name_en: ShortText | None = None
+    cas_numbers: Annotated[list[Cas], Field(max_length=20)] = []
+    components: Annotated[list[ComponentForm], Field(max_length=50)] = []
+    un_number: Annotated[str, Field(pattern=r"^UN[0-9]{4}$")] | None = None
+    catalogue_number: Annotated[int, Field(ge=1, le=2828)] | None = None  # 危险化学品目录 (2015)
+    highly_toxic: bool = False  # 剧毒
+    physical_form: Literal["solid", "liquid", "gas", "aerosol", "paste"]
+
+
+class SdsSectionForm(Form):
+    number: Annotated[int, Field(ge=1, le=16)]
+    body: BilingualText
+
+
+class SupplierForm(Form):
+    name: BilingualText
+    address: BilingualText
+    phone: Phone
+    emergency_phone: Phone  # 24 hours
+
+
+class TransportForm(Form):
+    proper_shipping_name: BilingualText | None = None
+    transport_class: Annotated[str, Field(max_length=20)] | None = None
+    packing_group: Literal["I", "II", "III"] | None = None
+    emergency_measures: BilingualText | None = None
+
+
+class SdsForm(Form):
+    """The SDS of GB/T 16483: the 16 sections' text, and the structured parts the label,
+    transport and emergency views are made of."""
+
+    sections: Annotated[list[SdsSectionForm], Field(max_length=16)] = []
+    supplier: SupplierForm | None = None
+    first_aid: dict[Literal["inhalation", "skin", "eyes", "ingestion"], BilingualText] = {}
+    fire_fighting: BilingualText | None = None
+    spill_response: BilingualText | None = None
+    protective_equipment: BilingualText | None = None
+    transport: TransportForm | None = None
+
+
+class RevisionForm(Form):
+    """A draft revision: saved as it is, checked whole when submitted."""
+
+    classification: Annotated[list[ClassificationForm], Field(max_length=60)] = []
+    label: SubmittedLabelForm | None = None  # None: the label derived from the classification
+    sds: SdsForm = SdsForm()
+
+
+class RegistrationForm(Form):
+    kind: Literal["new", "change", "renewal"]
+    revision_ids: Annotated[list[int], Field(max_length=200)] = []
+    resubmission_of: int | None = None
+
+
+class InfoUpdateForm(Form):
+    changes: EnterpriseUpdateForm
+    resubmission_of: int | None = None
+
+
+class DeregistrationForm(Form):
+    reason: Annotated[str, Field(min_length=2, max_length=500)]
+    resubmission_of: int | None = None
+
+
+class CodeStatusForm(Form):
+    reason: Annotated[str, Field(min_length=2, max_length=500)]

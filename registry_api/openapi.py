@@ -47,7 +47,7 @@ def openapi() -> dict[str, Any]:
             {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
             for name in re.findall(r"\{(\w+)\}", endpoint.path)
         ]
-        if endpoint.method == "PATCH":
+        if endpoint.method in ("PATCH", "PUT"):
             parameters.append(
                 {"name": "If-Match", "in": "header", "required": True, "schema": {"type": "string"}}
             )

@@ -11,26 +11,35 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from codesvc.service import Resources
-from registry_api import enterprises, ghs_views, services, storage
+from registry_api import enterprises, filing_views, ghs_views, services, storage
 from registry_api.accounts import PersonalDataCipher, Role, levels_below
 from registry_api.errors import (
     Forbidden,
-    NotFound,
-    PreconditionFailed,
-    PreconditionRequired,
     ValidationFailed,
 )
 from registry_api.forms import (
+    CodeStatusForm,
     DecisionForm,
+    DeregistrationForm,
     DeriveForm,
     EnterpriseApplicationForm,
     EnterpriseUpdateForm,
+    InfoUpdateForm,
     LoginForm,
     ParkForm,
     PasswordChangeForm,
+    ProductForm,
+    RegistrationForm,
     RegulatorForm,
+    RevisionForm,
     read_form,
+)
+from registry_api.request_context import (
+    bearer_token,
+    if_match_version,
+    path_id,
+    resources,
+    signed_in,
 )
 from registry_api.roster import roster_csv
 
@@ -60,27 +69,13 @@ def jurisdiction_json(unit: storage.Jurisdiction) -> dict[str, Any]:
     }
 
 
-def _token(request: Request) -> str | None:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    return token.strip() or None if scheme.lower() == "bearer" else None
-
-
-def _resources(request: Request) -> Resources:
-    resources: Resources = request.state.resources
-    return resources
-
-
-async def _actor(request: Request, conn: Any, *, changing_password: bool = False) -> services.Actor:
-    return await services.authenticate(conn, _token(request), changing_password=changing_password)
-
-
 def _account_id(request: Request) -> int:
-    return _path_id(request, "account_id")
+    return path_id(request, "account_id")
 
 
 async def login(request: Request) -> Response:
     form = await read_form(request, LoginForm)
-    async with _resources(request).pool.acquire() as conn:
+    async with resources(request).pool.acquire() as conn:
         session = await services.sign_in(conn, form.mobile, form.password)
     return JSONResponse(
         {
@@ -93,31 +88,31 @@ async def login(request: Request) -> Response:
 
 
 async def logout(request: Request) -> Response:
-    async with _resources(request).pool.acquire() as conn:
-        await _actor(request, conn, changing_password=True)
-        token = _token(request)
+    async with resources(request).pool.acquire() as conn:
+        await signed_in(request, conn, changing_password=True)
+        token = bearer_token(request)
         assert token is not None
         await services.sign_out(conn, token)
     return Response(status_code=204)
 
 
 async def change_password(request: Request) -> Response:
-    async with _resources(request).pool.acquire() as conn:
-        actor = await _actor(request, conn, changing_password=True)
+    async with resources(request).pool.acquire() as conn:
+        actor = await signed_in(request, conn, changing_password=True)
         form = await read_form(request, PasswordChangeForm)
         await services.change_password(conn, actor, form.current_password, form.new_password)
     return Response(status_code=204)
 
 
 async def me(request: Request) -> Response:
-    async with _resources(request).pool.acquire() as conn:
-        actor = await _actor(request, conn, changing_password=True)
+    async with resources(request).pool.acquire() as conn:
+        actor = await signed_in(request, conn, changing_password=True)
     return JSONResponse(account_json(actor.account))
 
 
 async def jurisdiction(request: Request) -> Response:
-    async with _resources(request).pool.acquire() as conn:
-        actor = await _actor(request, conn)
+    async with resources(request).pool.acquire() as conn:
+        actor = await signed_in(request, conn)
         found = await services.jurisdiction_in_scope(
             conn, actor, request.path_params["jurisdiction_id"]
         )
@@ -128,8 +123,8 @@ async def jurisdiction(request: Request) -> Response:
 
 
 async def create_park(request: Request) -> Response:
-    async with _resources(request).pool.acquire() as conn:
-        actor = await _actor(request, conn)
+    async with resources(request).pool.acquire() as conn:
+        actor = await signed_in(request, conn)
         form = await read_form(request, ParkForm)
         park = await services.create_park(
             conn, actor, request.path_params["jurisdiction_id"], form.name
@@ -138,23 +133,23 @@ async def create_park(request: Request) -> Response:
 
 
 async def list_accounts(request: Request) -> Response:
-    async with _resources(request).pool.acquire() as conn:
-        actor = await _actor(request, conn)
+    async with resources(request).pool.acquire() as conn:
+        actor = await signed_in(request, conn)
         accounts = await services.accounts_in_scope(conn, actor)
     return JSONResponse({"accounts": [account_json(a) for a in accounts]})
 
 
 async def get_account(request: Request) -> Response:
-    async with _resources(request).pool.acquire() as conn:
-        actor = await _actor(request, conn)
+    async with resources(request).pool.acquire() as conn:
+        actor = await signed_in(request, conn)
         account = await services.account_in_scope(conn, actor, _account_id(request))
     return JSONResponse(account_json(account))
 
 
 async def create_account(request: Request) -> Response:
     cipher: PersonalDataCipher = request.app.state.cipher
-    async with _resources(request).pool.acquire() as conn:
-        actor = await _actor(request, conn)
+    async with resources(request).pool.acquire() as conn:
+        actor = await signed_in(request, conn)
         form = await read_form(request, RegulatorForm)
         created = await services.create_regulator(conn, actor, form, cipher)
     return JSONResponse(
@@ -169,15 +164,15 @@ async def create_account(request: Request) -> Response:
 
 
 async def reset_password(request: Request) -> Response:
-    async with _resources(request).pool.acquire() as conn:
-        actor = await _actor(request, conn)
+    async with resources(request).pool.acquire() as conn:
+        actor = await signed_in(request, conn)
         password = await services.reset_password(conn, actor, _account_id(request))
     return JSONResponse({"temporary_password": password})
 
 
 async def disable_account(request: Request) -> Response:
-    async with _resources(request).pool.acquire() as conn:
-        actor = await _actor(request, conn)
+    async with resources(request).pool.acquire() as conn:
+        actor = await signed_in(request, conn)
         await services.disable(conn, actor, _account_id(request))
     return Response(status_code=204)
 
@@ -215,16 +210,9 @@ def _enterprise_response(record: storage.Enterprise, status_code: int = 200) -> 
     )
 
 
-def _path_id(request: Request, name: str) -> int:
-    raw = request.path_params[name]
-    if not raw.isdigit() or len(raw) > 18:
-        raise NotFound(f"no {name.removesuffix('_id')} {raw[:40]}")
-    return int(raw)
-
-
 async def apply_for_enterprise(request: Request) -> Response:
     form = await read_form(request, EnterpriseApplicationForm)
-    async with _resources(request).pool.acquire() as conn:
+    async with resources(request).pool.acquire() as conn:
         application = await enterprises.apply(conn, form)
     return JSONResponse(application_json(application), status_code=201)
 
@@ -235,23 +223,23 @@ async def list_applications(request: Request) -> Response:
         raise ValidationFailed(
             "unknown status", {"status": "must be pending, approved or rejected"}
         )
-    async with _resources(request).pool.acquire() as conn:
-        actor = await _actor(request, conn)
+    async with resources(request).pool.acquire() as conn:
+        actor = await signed_in(request, conn)
         found = await enterprises.applications(conn, actor, status)
     return JSONResponse({"applications": [application_json(a) for a in found]})
 
 
 async def get_application(request: Request) -> Response:
-    async with _resources(request).pool.acquire() as conn:
-        actor = await _actor(request, conn)
-        found = await enterprises.application(conn, actor, _path_id(request, "application_id"))
+    async with resources(request).pool.acquire() as conn:
+        actor = await signed_in(request, conn)
+        found = await enterprises.application(conn, actor, path_id(request, "application_id"))
     return JSONResponse(application_json(found))
 
 
 async def approve_application(request: Request) -> Response:
-    async with _resources(request).pool.acquire() as conn:
-        actor = await _actor(request, conn)
-        approved = await enterprises.approve(conn, actor, _path_id(request, "application_id"))
+    async with resources(request).pool.acquire() as conn:
+        actor = await signed_in(request, conn)
+        approved = await enterprises.approve(conn, actor, path_id(request, "application_id"))
     return JSONResponse(
         {
             "enterprise": enterprise_json(approved.enterprise),
@@ -263,49 +251,38 @@ async def approve_application(request: Request) -> Response:
 
 
 async def reject_application(request: Request) -> Response:
-    async with _resources(request).pool.acquire() as conn:
-        actor = await _actor(request, conn)
+    async with resources(request).pool.acquire() as conn:
+        actor = await signed_in(request, conn)
         form = await read_form(request, DecisionForm)
         rejected = await enterprises.reject(
-            conn, actor, _path_id(request, "application_id"), form.reason
+            conn, actor, path_id(request, "application_id"), form.reason
         )
     return JSONResponse(application_json(rejected))
 
 
 async def get_enterprise(request: Request) -> Response:
-    async with _resources(request).pool.acquire() as conn:
-        actor = await _actor(request, conn)
-        record = await enterprises.enterprise(conn, actor, _path_id(request, "enterprise_id"))
+    async with resources(request).pool.acquire() as conn:
+        actor = await signed_in(request, conn)
+        record = await enterprises.enterprise(conn, actor, path_id(request, "enterprise_id"))
     return _enterprise_response(record)
 
 
 async def update_enterprise(request: Request) -> Response:
-    async with _resources(request).pool.acquire() as conn:
-        actor = await _actor(request, conn)
-        version = _if_match_version(request.headers.get("if-match"))
+    async with resources(request).pool.acquire() as conn:
+        actor = await signed_in(request, conn)
+        version = if_match_version(request.headers.get("if-match"))
         form = await read_form(request, EnterpriseUpdateForm)
         record = await enterprises.update(
-            conn, actor, _path_id(request, "enterprise_id"), version, form
+            conn, actor, path_id(request, "enterprise_id"), version, form
         )
     return _enterprise_response(record)
-
-
-def _if_match_version(header: str | None) -> int:
-    if header is None:
-        raise PreconditionRequired(
-            "send If-Match with the ETag of the record you read, so no change is lost"
-        )
-    tag = header.strip().removeprefix("W/").strip('"')
-    if not tag.isdigit() or len(tag) > 9:
-        raise PreconditionFailed(f"If-Match {header[:40]!r} is not a version of this record")
-    return int(tag)
 
 
 async def roster(request: Request) -> Response:
     """The annex 2 roster of a unit and everything below it, for its admins and those above."""
     cipher: PersonalDataCipher = request.app.state.cipher
-    async with _resources(request).pool.acquire() as conn:
-        actor = await _actor(request, conn)
+    async with resources(request).pool.acquire() as conn:
+        actor = await signed_in(request, conn)
         unit = await services.jurisdiction_in_scope(
             conn, actor, request.path_params["jurisdiction_id"]
         )
@@ -383,6 +360,63 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("PATCH", "/enterprises/{enterprise_id}", update_enterprise,
              "Change the own enterprise record (If-Match: the version read)",
              EnterpriseUpdateForm, (200, 403, 404, 412, 428, *_WRITE)),
+    Endpoint("POST", "/enterprises/{enterprise_id}/products", filing_views.create_product,
+             "Add a product of the own enterprise", ProductForm, (201, 403, 404, 409, *_WRITE)),
+    Endpoint("GET", "/enterprises/{enterprise_id}/products", filing_views.list_products,
+             "The enterprise's products with status, current revision and code", None,
+             (200, 404)),
+    Endpoint("GET", "/products/{product_id}", filing_views.get_product,
+             "A product with its revisions", None, (200, 404)),
+    Endpoint("POST", "/products/{product_id}/revisions", filing_views.create_revision,
+             "Start a revision (a draft) of the SDS and label", RevisionForm,
+             (201, 403, 404, 409, *_WRITE)),
+    Endpoint("GET", "/revisions/{revision_id}", filing_views.get_revision,
+             "A revision (ETag: its version); a draft lists what still blocks submitting it",
+             None, (200, 404)),
+    Endpoint("PUT", "/revisions/{revision_id}", filing_views.update_revision,
+             "Replace a draft's content (If-Match: the version read)", RevisionForm,
+             (200, 403, 404, 409, 412, 428, *_WRITE)),
+    Endpoint("POST", "/enterprises/{enterprise_id}/registrations", filing_views.submit_registration,
+             "File a registration (new, change, renewal) with product revisions",
+             RegistrationForm, (201, 403, 404, 409, *_WRITE)),
+    Endpoint("POST", "/enterprises/{enterprise_id}/info-updates", filing_views.submit_info_update,
+             "A registered enterprise files changes of its record for review", InfoUpdateForm,
+             (201, 403, 404, 409, *_WRITE)),
+    Endpoint("POST", "/enterprises/{enterprise_id}/deregistrations",
+             filing_views.submit_deregistration,
+             "Report a closed enterprise for deregistration (the enterprise or its regulators)",
+             DeregistrationForm, (201, 403, 404, 409, *_WRITE)),
+    Endpoint("GET", "/enterprises/{enterprise_id}/submissions", filing_views.enterprise_submissions,
+             "The enterprise's submissions with every decision and reason", None, (200, 404)),
+    Endpoint("GET", "/reviews", filing_views.review_queue,
+             "Submissions waiting at a step of the own level, inside the own jurisdiction",
+             None, (200, 403)),
+    Endpoint("GET", "/submissions/{submission_id}", filing_views.get_submission,
+             "A submission with its decisions", None, (200, 404)),
+    Endpoint("POST", "/submissions/{submission_id}/approve", filing_views.approve_submission,
+             "Approve the step waiting (the last step carries the submission out)", None,
+             (200, 403, 404, 409)),
+    Endpoint("POST", "/submissions/{submission_id}/reject", filing_views.reject_submission,
+             "Reject with a reason: the submission returns to the enterprise", DecisionForm,
+             (200, 403, 404, 409, *_WRITE)),
+    Endpoint("GET", "/certificates", filing_views.expiring_certificates,
+             "Registration certificates in scope expiring within ?expiring_within_days=N (90)",
+             None, (200, 403, 422)),
+    Endpoint("POST", "/codes/{code_id}/suspend", filing_views.suspend_code,
+             "Suspend a code with a reason (admins, reviewers)", CodeStatusForm,
+             (200, 403, 404, 409, *_WRITE)),
+    Endpoint("POST", "/codes/{code_id}/reinstate", filing_views.reinstate_code,
+             "Reinstate a suspended code with a reason (admins, reviewers)", CodeStatusForm,
+             (200, 403, 404, 409, *_WRITE)),
+    Endpoint("GET", "/products/{product_id}/qr.svg", filing_views.product_qr_svg,
+             "The product's QR code as SVG", None, (200, 404), media_type="image/svg+xml"),
+    Endpoint("GET", "/products/{product_id}/qr.png", filing_views.product_qr_png,
+             "The product's QR code as PNG", None, (200, 404), media_type="image/png"),
+    Endpoint("GET", "/products/{product_id}/qr.pdf", filing_views.product_qr_pdf,
+             "The product's QR code as PDF", None, (200, 404), media_type="application/pdf"),
+    Endpoint("GET", "/enterprises/{enterprise_id}/qr-sheet.pdf", filing_views.qr_sheet,
+             "An A4 print sheet of the enterprise's codes", None, (200, 404),
+             media_type="application/pdf"),
     Endpoint("GET", "/ghs/hazard-classes", ghs_views.hazard_classes,
              "GHS hazard classes and categories with their label elements (public)",
              public=True),

@@ -47,6 +47,7 @@ def service_config(
         l1_cache_ttl_seconds=settings.l1_cache_ttl_seconds,
         negative_cache_ttl_seconds=settings.negative_cache_ttl_seconds,
         redis_record_ttl_seconds=settings.redis_record_ttl_seconds,
+        province=settings.province,
     )
 
 

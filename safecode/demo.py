@@ -12,28 +12,9 @@ from codesvc.codes import scan_url
 from codesvc.issuance import issue_code
 from codesvc.keyring import KeyRing
 from codesvc.publishing import publish
+from codesvc.records import SDS_TITLES
 from codesvc.storage import fetch_published_record
 from ghs.derivation import derive_label, label_elements, parse_classifications
-
-SDS_TITLES = [
-    ("化学品及企业标识", "Identification"),
-    ("危险性概述", "Hazards identification"),
-    ("成分/组成信息", "Composition"),
-    ("急救措施", "First-aid measures"),
-    ("消防措施", "Fire-fighting measures"),
-    ("泄漏应急处理", "Accidental release measures"),
-    ("操作处置与储存", "Handling and storage"),
-    ("接触控制和个体防护", "Exposure controls"),
-    ("理化特性", "Physical and chemical properties"),
-    ("稳定性和反应性", "Stability and reactivity"),
-    ("毒理学信息", "Toxicological information"),
-    ("生态学信息", "Ecological information"),
-    ("废弃处置", "Disposal considerations"),
-    ("运输信息", "Transport information"),
-    ("法规信息", "Regulatory information"),
-    ("其他信息", "Other information"),
-]
-
 
 # Acetone in China's Catalogue of Hazardous Chemicals (and the EU's harmonised entry).
 ACETONE_CLASSIFICATION = [
