@@ -23,7 +23,8 @@ from codesvc.service import ServiceConfig, open_resources
 from safecode import apps
 from safecode.cli_admin import add_admin_commands
 from safecode.cli_keys import add_key_commands
-from safecode.demo import DEMO_PASSWORD, ensure_demo_code, ensure_demo_registry
+from safecode.demo import DEMO_PASSWORD, ensure_demo_registry
+from safecode.demo_products import ensure_demo_products
 from safecode.embedded import (
     EmbeddedServiceError,
     ServiceUrls,
@@ -100,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_admin_commands(commands)
     demo = commands.add_parser(
         "demo",
-        help="load demo accounts, enterprises and a code (a throw-away database only)",
+        help="load demo accounts, enterprises and approved products (a throw-away database only)",
     )
     demo.set_defaults(command=_demo)
 
@@ -117,9 +118,9 @@ def _run(settings: Settings, _args: argparse.Namespace) -> None:
         settings.data_dir, database_url=settings.database_url, redis_url=settings.redis_url
     ) as urls:
         asyncio.run(_apply_migrations(urls.database_url))
-        demo_url = None
+        demo: list[tuple[str, str]] = []
         if settings.database_url is None:  # a laptop on its embedded database: show a demo
-            demo_url = asyncio.run(_load_demo(settings, urls.database_url))
+            demo = asyncio.run(_load_demo(settings, urls.database_url))
         app = apps.all_in_one_app(settings, urls)
         embedded = [
             name
@@ -135,23 +136,24 @@ def _run(settings: Settings, _args: argparse.Namespace) -> None:
         ]
         if embedded:
             banner.append(f"  embedded   {' and '.join(embedded)}, data in {settings.data_dir}")
-        if demo_url is not None:
+        if demo:
             banner += [
                 f"  demo API   sign in as 13800000000 (national admin), 13800000001 (Shanxi)"
                 f" ... with password {DEMO_PASSWORD}: README 'Demo data'",
                 "",
-                f"  demo scan  {demo_url}",
-                _terminal_qr(demo_url),
+                *(f"  demo scan  {name}  {url}" for name, url in demo),
+                f"  {demo[0][0]}, for a phone to scan off the screen:",
+                _terminal_qr(demo[0][1]),
             ]
         banner.append("Press Ctrl-C to stop.")
         asyncio.run(_serve_until_stopped(app, settings.host, settings.port, banner))
 
 
-async def _load_demo(settings: Settings, database_url: str) -> str:
-    """Demo accounts, enterprises and a published code; returns the code's scan URL."""
+async def _load_demo(settings: Settings, database_url: str) -> list[tuple[str, str]]:
+    """Demo accounts, enterprises and approved products; their (name, scan URL)."""
     master_key = load_master_key(settings)
     await ensure_demo_registry(database_url, master_key=master_key)
-    return await ensure_demo_code(
+    return await ensure_demo_products(
         database_url,
         master_key=master_key,
         public_base_url=settings.public_base_url,
@@ -162,9 +164,10 @@ async def _load_demo(settings: Settings, database_url: str) -> str:
 def _demo(settings: Settings, _args: argparse.Namespace) -> None:
     with embedded_database(settings.data_dir, settings.database_url) as database_url:
         asyncio.run(_apply_migrations(database_url))
-        scan_url = asyncio.run(_load_demo(settings, database_url))
+        demo = asyncio.run(_load_demo(settings, database_url))
     print(f"demo data loaded; every demo account's password is {DEMO_PASSWORD}")
-    print(f"demo scan URL: {scan_url}")
+    for name, url in demo:
+        print(f"demo scan URL of {name}: {url}")
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> None:

@@ -8,12 +8,7 @@ from typing import Any
 
 import asyncpg
 
-from codesvc.codes import scan_url
-from codesvc.issuance import issue_code
-from codesvc.keyring import KeyRing
-from codesvc.publishing import publish
 from codesvc.records import SDS_TITLES
-from codesvc.storage import fetch_published_record
 from ghs.derivation import derive_label, label_elements, parse_classifications
 
 # Acetone in China's Catalogue of Hazardous Chemicals (and the EU's harmonised entry).
@@ -78,30 +73,6 @@ def sample_record(revision: str = "1.0", product_zh: str = "丙酮") -> dict[str
             "emergency_phone": "0351-7654321",
         },
     }
-
-
-DEMO_SUBJECT = "demo/acetone"
-
-
-async def ensure_demo_code(
-    database_url: str, *, master_key: bytes, public_base_url: str, province: str
-) -> str:
-    """A published demo code on a laptop's embedded database; returns its scan URL.
-
-    Issued and published the first time; later starts find it and change nothing.
-    """
-    conn = await asyncpg.connect(database_url)
-    try:
-        issued = await issue_code(
-            conn, DEMO_SUBJECT, keyring=KeyRing(master_key), province=province, actor="demo"
-        )
-        if await fetch_published_record(conn, issued.code.code_id) is None:
-            await publish(
-                conn, issued.code.code_id, sample_record(), public_base_url=public_base_url
-            )
-    finally:
-        await conn.close()
-    return scan_url(public_base_url, issued.code)
 
 
 DEMO_PASSWORD = "Demo-Safecode-2026"  # noqa: S105 - in the README; demo databases only

@@ -1,10 +1,17 @@
-"""The demo data `make run` loads: logins that work, in the right places, loaded once."""
+"""The demo data `make run` loads: logins that work, in the right places, and products
+approved through the registry and scannable, loaded once."""
 
 from __future__ import annotations
 
-import httpx
+from urllib.parse import urlsplit
 
+import asyncpg
+import httpx
+import redis.asyncio as aioredis
+
+from codesvc.relay import Relay
 from safecode.demo import DEMO_PASSWORD, ensure_demo_registry
+from safecode.demo_products import ensure_demo_products
 from safecode.embedded import ServiceUrls
 
 
@@ -44,3 +51,33 @@ async def test_the_demo_logins_work_where_the_readme_says(
     assert (
         await registry_client.get("/api/v1/jurisdictions/140105P01", headers=park)
     ).status_code == 200
+
+
+async def test_the_demo_products_are_approved_and_scannable(
+    service_urls: ServiceUrls,
+    master_key: bytes,
+    pool: asyncpg.Pool,
+    resolver_client: httpx.AsyncClient,
+) -> None:
+    await ensure_demo_registry(service_urls.database_url, master_key=master_key)
+    options = {
+        "master_key": master_key,
+        "public_base_url": "http://127.0.0.1:8000",
+        "province": "14",
+    }
+    demo = await ensure_demo_products(service_urls.database_url, **options)
+    assert [name for name, _ in demo] == ["丙酮", "甲醇", "硫酸"]
+    assert await ensure_demo_products(service_urls.database_url, **options) == demo  # once
+
+    redis = aioredis.Redis.from_url(service_urls.redis_url)
+    try:
+        await Relay(service_urls.database_url, pool, redis, redis_ttl=600).drain()
+    finally:
+        await redis.aclose()
+    for name, url in demo:
+        page = await resolver_client.get(urlsplit(url).path)
+        assert page.status_code == 200, name
+        assert name in page.text
+        assert "审核通过日期" in page.text  # the approved revision, not a draft
+    methanol = await resolver_client.get(urlsplit(demo[1][1]).path)
+    assert "H301+H311+H331" in methanol.text  # the label derived by the GHS rules
