@@ -478,3 +478,50 @@ async def test_one_revision_in_the_works_at_a_time_and_drafts_keep_their_version
         world.county_reviewer, f"/revisions/{revision_id}", body, first.headers["etag"]
     )
     assert regulator_edit.status_code == 403
+
+
+async def test_rejected_updates_and_deregistrations_change_nothing_until_resubmitted(
+    world: World, pool: asyncpg.Pool
+) -> None:
+    _, revision_id = await _draft(world)
+    await _approve_all(world, await _register(world, revision_id))
+    update = await world.owner.post(
+        f"/enterprises/{world.enterprise_id}/info-updates", {"changes": {"safety_head": "孙八"}}
+    )
+    await world.county_reviewer.post(f"/submissions/{update.json()['id']}/approve")
+    rejected = await world.province_reviewer.post(
+        f"/submissions/{update.json()['id']}/reject", {"reason": "安全负责人未附任命文件"}
+    )
+    assert rejected.json()["status"] == "rejected"
+    record = await world.owner.get(f"/enterprises/{world.enterprise_id}")
+    assert record.json()["safety_head"] != "孙八"
+    wrong_link = await world.owner.post(
+        f"/enterprises/{world.enterprise_id}/info-updates",
+        {"changes": {"safety_head": "孙八"}, "resubmission_of": update.json()["id"] + 1000},
+    )
+    assert "resubmission_of" in wrong_link.json()["error"]["fields"]
+
+    closing = await world.owner.post(
+        f"/enterprises/{world.enterprise_id}/deregistrations", {"reason": "停产关闭"}
+    )
+    turned_down = await world.county_reviewer.post(
+        f"/submissions/{closing.json()['id']}/reject", {"reason": "现场核查仍在生产"}
+    )
+    assert turned_down.json()["status"] == "rejected"
+    assert (await world.owner.get(f"/enterprises/{world.enterprise_id}")).json()[
+        "status"
+    ] == "active"
+    again = await world.owner.post(
+        f"/enterprises/{world.enterprise_id}/deregistrations",
+        {"reason": "已停产并拆除装置", "resubmission_of": closing.json()["id"]},
+    )
+    assert again.status_code == 201
+    assert again.json()["resubmission_of"] == closing.json()["id"]
+
+    async with pool.acquire() as conn:
+        actions = {row["action"] for row in await conn.fetch("SELECT action FROM audit_log")}
+    assert {
+        "product.create", "revision.create", "submission.registration", "submission.approve",
+        "submission.reject", "certificate.issue", "submission.info_update",
+        "submission.deregistration",
+    } <= actions  # fmt: skip
