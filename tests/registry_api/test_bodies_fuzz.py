@@ -30,10 +30,14 @@ _JSON = st.recursive(
 _FIELDS = st.sampled_from(
     ["mobile", "password", "name", "role", "level", "jurisdiction_id", "work_unit", "uscc",
      "county_id", "kinds", "industry_code", "reason", "new_password", "park_id",
-     "aging_installations", "resident_id", "emergency_phone"]
+     "aging_installations", "resident_id", "emergency_phone", "name_zh", "cas_numbers",
+     "components", "physical_form", "classification", "label", "sds", "kind", "revision_ids",
+     "changes", "resubmission_of"]
 )  # fmt: skip
 _BODIES = _JSON | st.dictionaries(_FIELDS, _JSON, max_size=8)
-_WRITES = [e for e in views.ENDPOINTS if e.method in ("POST", "PATCH") and e.body is not None]
+_WRITES = [
+    e for e in views.ENDPOINTS if e.method in ("POST", "PATCH", "PUT") and e.body is not None
+]
 
 
 @settings(
