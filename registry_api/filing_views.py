@@ -294,7 +294,7 @@ async def expiring_certificates(request: Request) -> Response:
     async with resources(request).pool.acquire() as conn:
         actor = await signed_in(request, conn)
         raw = request.query_params.get("expiring_within_days", "90")
-        if not raw.isdigit() or int(raw) > MAX_EXPIRY_WINDOW_DAYS:
+        if not (raw.isascii() and raw.isdigit()) or int(raw) > MAX_EXPIRY_WINDOW_DAYS:
             raise ValidationFailed(
                 "expiring_within_days must be a whole number of days",
                 {

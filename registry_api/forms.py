@@ -251,20 +251,24 @@ class RevisionForm(Form):
     sds: SdsForm = SdsForm()
 
 
+# A row id: what PostgreSQL's bigint holds.
+RowId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+
+
 class RegistrationForm(Form):
     kind: Literal["new", "change", "renewal"]
-    revision_ids: Annotated[list[int], Field(max_length=200)] = []
-    resubmission_of: int | None = None
+    revision_ids: Annotated[list[RowId], Field(max_length=200)] = []
+    resubmission_of: RowId | None = None
 
 
 class InfoUpdateForm(Form):
     changes: EnterpriseUpdateForm
-    resubmission_of: int | None = None
+    resubmission_of: RowId | None = None
 
 
 class DeregistrationForm(Form):
     reason: Annotated[str, Field(min_length=2, max_length=500)]
-    resubmission_of: int | None = None
+    resubmission_of: RowId | None = None
 
 
 class CodeStatusForm(Form):

@@ -32,7 +32,7 @@ async def signed_in(
 
 def path_id(request: Request, name: str) -> int:
     raw = request.path_params[name]
-    if not raw.isdigit() or len(raw) > 18:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:  # "²" is a digit to isdigit
         raise NotFound(f"no {name.removesuffix('_id')} {raw[:40]}")
     return int(raw)
 
@@ -43,6 +43,6 @@ def if_match_version(header: str | None) -> int:
             "send If-Match with the ETag of the record you read, so no change is lost"
         )
     tag = header.strip().removeprefix("W/").strip('"')
-    if not tag.isdigit() or len(tag) > 9:
+    if not (tag.isascii() and tag.isdigit()) or len(tag) > 9:
         raise PreconditionFailed(f"If-Match {header[:40]!r} is not a version of this record")
     return int(tag)

@@ -209,7 +209,8 @@ async def submit_info_update(
 async def submit_deregistration(
     conn: Connection, actor: Actor, enterprise_id: int, form: DeregistrationForm
 ) -> Submission:
-    """A closed enterprise is reported, by itself or by a regulator of its county or city."""
+    """A closed enterprise is reported, by itself or by an admin or reviewer of a
+    regulator above it (the first review step is its county's or city's)."""
     async with conn.transaction():
         found = await enterprises.enterprise(conn, actor, enterprise_id)
         if actor.account.kind != "enterprise" and actor.account.role not in (
@@ -292,6 +293,8 @@ async def decide(
         unit = _regulator(actor)
         pipeline = Pipeline(found.pipeline)
         role = actor.account.role
+        if role not in (Role.ADMIN, Role.REVIEWER):
+            raise Forbidden("viewers do not review; admins and reviewers do")
         if found.status != "pending":
             raise Conflict(f"the submission was {found.status} already")
         if not may_decide(pipeline, found.step, role, unit.level):
@@ -395,11 +398,11 @@ async def set_code_status(
     async with conn.transaction():
         product = await products_db.fetch_product_by_code(conn, code_id)
         if product is None:
-            raise NotFound(f"no code {code_id}")
+            raise NotFound(f"no code {code_id[:40]}")
         try:
             await enterprises.enterprise(conn, actor, product.enterprise_id)
         except NotFound:
-            raise NotFound(f"no code {code_id}") from None
+            raise NotFound(f"no code {code_id[:40]}") from None
         if actor.account.kind == "enterprise" or actor.account.role not in (
             Role.ADMIN,
             Role.REVIEWER,

@@ -359,7 +359,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              "An enterprise record (ETag: its version)", None, (200, 404)),
     Endpoint("PATCH", "/enterprises/{enterprise_id}", update_enterprise,
              "Change the own enterprise record (If-Match: the version read)",
-             EnterpriseUpdateForm, (200, 403, 404, 412, 428, *_WRITE)),
+             EnterpriseUpdateForm, (200, 403, 404, 409, 412, 428, *_WRITE)),
     Endpoint("POST", "/enterprises/{enterprise_id}/products", filing_views.create_product,
              "Add a product of the own enterprise", ProductForm, (201, 403, 404, 409, *_WRITE)),
     Endpoint("GET", "/enterprises/{enterprise_id}/products", filing_views.list_products,

@@ -525,3 +525,21 @@ async def test_rejected_updates_and_deregistrations_change_nothing_until_resubmi
         "submission.reject", "certificate.issue", "submission.info_update",
         "submission.deregistration",
     } <= actions  # fmt: skip
+
+
+async def test_ids_that_are_not_row_ids_are_refused_not_crashed_on(world: World) -> None:
+    # "²" is a digit to str.isdigit and huge numbers do not fit a bigint.
+    assert (await world.owner.get("/products/%C2%B2")).status_code == 404
+    certificates = await world.province_reviewer.get("/certificates?expiring_within_days=%C2%B2")
+    assert certificates.status_code == 422
+    huge = await world.owner.post(
+        f"/enterprises/{world.enterprise_id}/registrations",
+        {"kind": "new", "revision_ids": [10**30], "resubmission_of": 10**20},
+    )
+    assert huge.status_code == 422
+    assert {"revision_ids[0]", "resubmission_of"} <= set(huge.json()["error"]["fields"])
+    unknown_code = await world.county_reviewer.post(
+        "/codes/" + "Z" * 5000 + "/suspend", {"reason": "抽查"}
+    )
+    assert unknown_code.status_code == 404
+    assert len(unknown_code.json()["error"]["message"]) < 100
