@@ -6,7 +6,8 @@ import pypdfium2
 
 from codesvc.records import parse_record, record_as_json
 from public_site.sds_pdf import render_sds_pdf
-from safecode.demo import SDS_TITLES, sample_record
+from codesvc.records import SDS_TITLES
+from safecode.demo import sample_record
 
 
 def _text(pdf: bytes) -> str:
