@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pypdfium2
 
-from codesvc.records import parse_record, record_as_json
+from codesvc.records import SDS_TITLES, parse_record, record_as_json
 from public_site.sds_pdf import render_sds_pdf
-from codesvc.records import SDS_TITLES
 from safecode.demo import sample_record
 
 
