@@ -60,14 +60,18 @@ async def test_the_demo_products_are_approved_and_scannable(
     resolver_client: httpx.AsyncClient,
 ) -> None:
     await ensure_demo_registry(service_urls.database_url, master_key=master_key)
-    options = {
-        "master_key": master_key,
-        "public_base_url": "http://127.0.0.1:8000",
-        "province": "14",
-    }
-    demo = await ensure_demo_products(service_urls.database_url, **options)
+
+    async def load() -> list[tuple[str, str]]:
+        return await ensure_demo_products(
+            service_urls.database_url,
+            master_key=master_key,
+            public_base_url="http://127.0.0.1:8000",
+            province="14",
+        )
+
+    demo = await load()
     assert [name for name, _ in demo] == ["丙酮", "甲醇", "硫酸"]
-    assert await ensure_demo_products(service_urls.database_url, **options) == demo  # once
+    assert await load() == demo  # filed and approved once
 
     redis = aioredis.Redis.from_url(service_urls.redis_url)
     try:
