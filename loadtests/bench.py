@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 import httpx
 
-from loadtests.bench_codes import codes_section, print_codes_table
+from loadtests.bench_codes import codes_section, print_rates
+from loadtests.bench_documents import documents_section
 from loadtests.bench_scan import print_scan_table, scan_section
 from loadtests.product import running_product
 from safecode.embedded import EmbeddedPostgres, EmbeddedRedis
@@ -82,7 +83,7 @@ async def http_section(base_url: str, requests: int, concurrency: int) -> list[M
         ]
 
 
-SECTIONS = ("http", "codes", "scan")
+SECTIONS = ("http", "codes", "documents", "scan")
 
 
 def main() -> None:
@@ -91,6 +92,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=3000, help="requests per endpoint")
     parser.add_argument("--concurrency", type=int, default=16, help="requests in flight")
     parser.add_argument("--codes", type=int, default=500, help="codes per issuing case")
+    parser.add_argument("--documents", type=int, default=50, help="renders per document case")
     parser.add_argument("--scan-seconds", type=int, default=5, help="wrk time per scan case")
     parser.add_argument(
         "--scan-codes",
@@ -111,7 +113,16 @@ def main() -> None:
         server_url = settings.database_url or EmbeddedPostgres(settings.data_dir).start()
         redis_url = settings.redis_url or EmbeddedRedis(settings.data_dir).start()
         if "codes" in sections:
-            print_codes_table(asyncio.run(codes_section(server_url, args.codes)))
+            rates = asyncio.run(codes_section(server_url, args.codes))
+            print_rates(
+                "codes: issuing, verifying and rendering on this machine (one process, one core)",
+                rates,
+            )
+        if "documents" in sections:
+            print_rates(
+                "documents: GHS derivation and rendering on this machine (one process, one core)",
+                documents_section(args.documents),
+            )
         if "scan" in sections:
             results = scan_section(server_url, redis_url, args.scan_seconds, args.scan_codes)
             print_scan_table(results, args.scan_codes)

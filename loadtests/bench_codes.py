@@ -113,8 +113,8 @@ async def _measure(conn: asyncpg.Connection, n: int) -> list[Rate]:
     return rates
 
 
-def print_codes_table(rates: list[Rate]) -> None:
-    print("\ncodes: issuing, verifying and rendering on this machine (one process, one core)")
+def print_rates(title: str, rates: list[Rate]) -> None:
+    print(f"\n{title}")
     print(f"  {'operation':<42} {'count':>7} {'per second':>11} {'ms each':>9}")
     for rate in rates:
         print(
