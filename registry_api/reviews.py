@@ -301,6 +301,10 @@ async def decide(
             if any(may_decide(pipeline, i, role, unit.level) for i in range(found.step)):
                 raise Conflict("the step was decided already; the submission has moved on")
             raise Forbidden(f"the step waiting is {step_of(pipeline, found.step).name}")
+        if approve and pipeline is not Pipeline.DEREGISTRATION:
+            owner = await storage.fetch_enterprise(conn, found.enterprise_id)
+            if owner is None or owner.status != "active":
+                raise Conflict("the enterprise is deregistered: reject the submission instead")
         final = is_final(pipeline, found.step)
         decided = await db.record_decision(
             conn, submission_id, step=found.step, decision="approve" if approve else "reject",

@@ -316,6 +316,13 @@ async def test_deregistration_revokes_every_code(world: World) -> None:
     assert code_id is not None
     assert (await world.scan(code_id)).status_code == 200
 
+    # A change still under review when the enterprise closes must not publish afterwards.
+    second = await world.owner.post(
+        f"/enterprises/{world.enterprise_id}/products", ACETONE | {"name_zh": "工业丙酮"}
+    )
+    drafted = await world.owner.post(f"/products/{second.json()['id']}/revisions", revision_body())
+    pending_change = await _register(world, drafted.json()["id"], kind="change")
+
     refused = await world.county_viewer.post(
         f"/enterprises/{world.enterprise_id}/deregistrations", {"reason": "企业已关闭"}
     )
@@ -338,6 +345,13 @@ async def test_deregistration_revokes_every_code(world: World) -> None:
     assert (await world.province_reviewer.get("/certificates")).json()["certificates"] == []
     more = await world.owner.post(f"/enterprises/{world.enterprise_id}/products", ACETONE)
     assert more.status_code == 409
+    late = await world.province_reviewer.post(f"/submissions/{pending_change}/approve")
+    assert late.status_code == 409
+    assert "deregistered" in late.json()["error"]["message"]
+    closed_out = await world.province_reviewer.post(
+        f"/submissions/{pending_change}/reject", {"reason": "企业已注销"}
+    )
+    assert closed_out.status_code == 200
 
 
 async def test_a_regulator_suspends_and_reinstates_one_code(world: World) -> None:
