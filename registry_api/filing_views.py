@@ -25,6 +25,7 @@ from registry_api.forms import (
 )
 from registry_api.pipelines import PIPELINES, Pipeline
 from registry_api.request_context import (
+    PREFIX,
     if_match_version,
     path_id,
     resources,
@@ -73,7 +74,7 @@ def _revision_summary(revision: Revision | None) -> dict[str, Any] | None:
 
 
 def product_json(
-    request: Request, summary: products.ProductSummary, revisions: list[Revision] | None = None
+    summary: products.ProductSummary, revisions: list[Revision] | None = None
 ) -> dict[str, Any]:
     item = summary.product
     if summary.open is not None and summary.open.status == "submitted":
@@ -94,9 +95,7 @@ def product_json(
         "physical_form": item.physical_form,
         "status": status,
         "code_id": None if item.code_id is None else group_code_id(item.code_id),
-        "qr": None
-        if item.code_id is None
-        else f"{request.url.path.split('/api/')[0]}/api/v1/products/{item.id}/qr.svg",
+        "qr": None if item.code_id is None else f"{PREFIX}/products/{item.id}/qr.svg",
         "current_revision": _revision_summary(summary.current),
         "open_revision": _revision_summary(summary.open),
     }
@@ -155,14 +154,14 @@ async def create_product(request: Request) -> Response:
             conn, actor, path_id(request, "enterprise_id"), form
         )
     summary = products.ProductSummary(created, None, None)
-    return JSONResponse(product_json(request, summary), status_code=201)
+    return JSONResponse(product_json(summary), status_code=201)
 
 
 async def list_products(request: Request) -> Response:
     async with resources(request).pool.acquire() as conn:
         actor = await signed_in(request, conn)
         found = await products.products_of(conn, actor, path_id(request, "enterprise_id"))
-    return JSONResponse({"products": [product_json(request, s) for s in found]})
+    return JSONResponse({"products": [product_json(s) for s in found]})
 
 
 async def get_product(request: Request) -> Response:
@@ -175,7 +174,7 @@ async def get_product(request: Request) -> Response:
         next((r for r in revisions if r.status == "current"), None),
         next((r for r in revisions if r.status in ("draft", "submitted")), None),
     )
-    return JSONResponse(product_json(request, summary, revisions))
+    return JSONResponse(product_json(summary, revisions))
 
 
 async def create_revision(request: Request) -> Response:

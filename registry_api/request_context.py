@@ -11,6 +11,8 @@ from codesvc.service import Resources
 from registry_api import services
 from registry_api.errors import NotFound, PreconditionFailed, PreconditionRequired
 
+PREFIX = "/api/v1"  # where the registry's API lives
+
 
 def bearer_token(request: Request) -> str | None:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")

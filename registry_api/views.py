@@ -34,6 +34,7 @@ from registry_api.forms import (
     RevisionForm,
     read_form,
 )
+from registry_api.request_context import PREFIX as PREFIX  # re-exported: the table's prefix
 from registry_api.request_context import (
     bearer_token,
     if_match_version,
@@ -42,8 +43,6 @@ from registry_api.request_context import (
     signed_in,
 )
 from registry_api.roster import roster_csv
-
-PREFIX = "/api/v1"
 
 
 def account_json(account: storage.Account) -> dict[str, Any]:
