@@ -51,7 +51,12 @@ def create_app(config: ServiceConfig, metrics: ResolverMetrics | None = None) ->
             yield {"resources": resources, "resolver": state}
 
     async def home(request: Request) -> Response:
-        return HTMLResponse(render_home_page(resolver.request_lang(request), api_url="/api/v1"))
+        page = render_home_page(
+            resolver.request_lang(request),
+            api_url="/api/v1",
+            scan_url_prefix=f"{config.public_base_url}/C/",
+        )
+        return HTMLResponse(page)
 
     async def public_keys(request: Request) -> Response:
         resources: Resources = request.state.resources

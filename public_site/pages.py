@@ -16,6 +16,8 @@ Lang = Literal["zh", "en"]
 LANGS: tuple[Lang, ...] = ("zh", "en")
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
+# Where anyone can fetch the public keys that verify a code offline (served by codesvc).
+KEYS_URL = "/.well-known/safecode-keys.json"
 
 environment = Environment(
     loader=FileSystemLoader(TEMPLATES_DIR),
@@ -24,6 +26,11 @@ environment = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+
+
+def other_lang(lang: Lang) -> Lang:
+    """The language the switch on a page offers."""
+    return "en" if lang == "zh" else "zh"
 
 
 def localized(value: object, lang: Lang) -> str:
@@ -89,6 +96,7 @@ def render_error_page(status: int, lang: Lang = "zh", detail: str | None = None)
     text = _ERROR_TEXTS.get(status) or _ERROR_TEXTS[500 if status >= 500 else 400]
     return environment.get_template("error.html").render(
         lang=lang,
+        other=other_lang(lang),
         status=status,
         title=text.title[lang],
         message=text.message[lang],
@@ -96,8 +104,16 @@ def render_error_page(status: int, lang: Lang = "zh", detail: str | None = None)
     )
 
 
-def render_home_page(lang: Lang = "zh", *, api_url: str) -> str:
-    return environment.get_template("home.html").render(lang=lang, api_url=api_url)
+def render_home_page(lang: Lang = "zh", *, api_url: str, scan_url_prefix: str | None = None) -> str:
+    """The home page: code entry, how to verify a code, the public keys. `scan_url_prefix`
+    (`https://host/C/`) is what a genuine QR's address starts with, shown to readers."""
+    return environment.get_template("home.html").render(
+        lang=lang,
+        other=other_lang(lang),
+        api_url=api_url,
+        scan_url_prefix=scan_url_prefix,
+        keys_url=KEYS_URL,
+    )
 
 
 def negotiate_lang(query_lang: str | None, accept_language: str | None) -> Lang:

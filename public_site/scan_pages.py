@@ -6,26 +6,40 @@ bilingual texts are `{"zh": ..., "en": ...}` and fall back to Chinese.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from markupsafe import Markup, escape
 
-from public_site.pages import Lang, environment, localized
+from public_site.pages import Lang, environment, localized, other_lang
 
 VIEWS = ("label", "sds", "transport", "emergency")
+EXPOSURE_ROUTES = ("inhalation", "skin", "eyes", "ingestion")
+# The label view shows every response statement but only this many prevention ones: the
+# reader needs what to do now; the rest is one tap away.
+KEY_PREVENTION_STATEMENTS = 3
 # Replaced per request with who reached the page and how (scanned or typed, batch, item).
 SCAN_CONTEXT_MARKER = b"<!--scan-context-->"
 
 UI: dict[str, dict[Lang, str]] = {
     "label": {"zh": "安全标签", "en": "Safety label"},
     "sds": {"zh": "安全技术说明书", "en": "Safety data sheet"},
-    "transport": {"zh": "运输", "en": "Transport"},
+    "transport": {"zh": "运输信息", "en": "Transport"},
     "emergency": {"zh": "应急处置", "en": "Emergency"},
+    # The tabs: short enough for four in a row on a phone.
+    "tab_label": {"zh": "标签", "en": "Label"},
+    "tab_sds": {"zh": "说明书", "en": "SDS"},
+    "tab_transport": {"zh": "运输", "en": "Transport"},
+    "tab_emergency": {"zh": "应急", "en": "Emergency"},
+    "views_nav": {"zh": "查看", "en": "Views"},
     "danger": {"zh": "危险", "en": "Danger"},
     "warning": {"zh": "警告", "en": "Warning"},
     "hazards": {"zh": "危险性说明", "en": "Hazard statements"},
-    "precautions": {"zh": "防范说明", "en": "Precautionary statements"},
+    "components": {"zh": "危险组分", "en": "Hazardous components"},
+    "response_now": {"zh": "发生事故时", "en": "If it happens: what to do now"},
+    "key_prevention": {"zh": "预防措施（要点）", "en": "Prevention (key points)"},
+    "more_precautions": {"zh": "其余防范说明", "en": "More precautionary statements"},
     "prevention": {"zh": "预防措施", "en": "Prevention"},
     "response": {"zh": "事故响应", "en": "Response"},
     "storage": {"zh": "安全储存", "en": "Storage"},
@@ -35,11 +49,18 @@ UI: dict[str, dict[Lang, str]] = {
     "skin": {"zh": "皮肤接触", "en": "Skin contact"},
     "eyes": {"zh": "眼睛接触", "en": "Eye contact"},
     "ingestion": {"zh": "食入", "en": "Ingestion"},
-    "fire_fighting": {"zh": "消防措施", "en": "Fire-fighting"},
+    "all_emergency": {"zh": "全部应急处置信息", "en": "All emergency measures"},
+    "full_sds": {"zh": "完整的安全技术说明书", "en": "The full safety data sheet"},
+    "fire_fighting": {"zh": "灭火方法", "en": "Fire-fighting media"},
     "spill_response": {"zh": "泄漏应急处理", "en": "Spill response"},
-    "protective_equipment": {"zh": "个体防护", "en": "Protective equipment"},
+    "protective_equipment": {"zh": "个体防护", "en": "Personal protective equipment"},
     "emergency_phone": {"zh": "24小时应急电话", "en": "24-hour emergency phone"},
+    "public_services": {"zh": "公共救援电话", "en": "Public emergency services"},
+    "fire_119": {"zh": "火警", "en": "Fire"},
+    "ambulance_120": {"zh": "急救", "en": "Ambulance"},
+    "contents": {"zh": "目录", "en": "Contents"},
     "supplier": {"zh": "供应商", "en": "Supplier"},
+    "phone": {"zh": "电话", "en": "Phone"},
     "revision": {"zh": "版本", "en": "Revision"},
     "approved_on": {"zh": "审核通过日期", "en": "Approved on"},
     "un_number": {"zh": "联合国编号", "en": "UN number"},
@@ -55,6 +76,7 @@ UI: dict[str, dict[Lang, str]] = {
         "zh": "注意：此安全码已被暂停使用，以下信息可能不是最新的。",
         "en": "Warning: this code is suspended; the information below may be out of date.",
     },
+    "reason": {"zh": "原因", "en": "Reason"},
     "scanned": {"zh": "已验证：扫码所得，签名真实", "en": "Verified: scanned, signature genuine"},
     "typed": {
         "zh": "手动输入的编号（未经扫码验证）",
@@ -63,9 +85,55 @@ UI: dict[str, dict[Lang, str]] = {
     "batch": {"zh": "批次", "en": "Batch"},
     "serial": {"zh": "序列号", "en": "Item"},
     "code": {"zh": "安全码编号", "en": "Code"},
+    "documents": {"zh": "打印", "en": "Print"},
     "sds_pdf": {"zh": "下载安全技术说明书（PDF）", "en": "Safety data sheet (PDF)"},
     "label_pdf": {"zh": "打印安全标签（PDF）", "en": "Print the label (PDF)"},
 }
+
+# What each pictogram means, for its alt text (GB 30000 / GHS names, shortened).
+PICTOGRAM_NAMES: dict[str, dict[Lang, str]] = {
+    "GHS01": {"zh": "爆炸物", "en": "exploding bomb"},
+    "GHS02": {"zh": "易燃", "en": "flame"},
+    "GHS03": {"zh": "氧化性", "en": "flame over circle"},
+    "GHS04": {"zh": "压力下气体", "en": "gas cylinder"},
+    "GHS05": {"zh": "腐蚀性", "en": "corrosion"},
+    "GHS06": {"zh": "急性毒性", "en": "skull and crossbones"},
+    "GHS07": {"zh": "有害", "en": "exclamation mark"},
+    "GHS08": {"zh": "健康危害", "en": "health hazard"},
+    "GHS09": {"zh": "危害水生环境", "en": "environment"},
+}
+
+# Classes and divisions of dangerous goods (GB 6944-2012, UN Model Regulations).
+TRANSPORT_CLASSES: dict[str, dict[Lang, str]] = {
+    "1": {"zh": "爆炸品", "en": "Explosives"},
+    "2": {"zh": "气体", "en": "Gases"},
+    "2.1": {"zh": "易燃气体", "en": "Flammable gases"},
+    "2.2": {"zh": "非易燃无毒气体", "en": "Non-flammable, non-toxic gases"},
+    "2.3": {"zh": "毒性气体", "en": "Toxic gases"},
+    "3": {"zh": "易燃液体", "en": "Flammable liquids"},
+    "4.1": {"zh": "易燃固体", "en": "Flammable solids"},
+    "4.2": {"zh": "易于自燃的物质", "en": "Substances liable to spontaneous combustion"},
+    "4.3": {"zh": "遇水放出易燃气体的物质", "en": "Dangerous when wet"},
+    "5.1": {"zh": "氧化性物质", "en": "Oxidizing substances"},
+    "5.2": {"zh": "有机过氧化物", "en": "Organic peroxides"},
+    "6.1": {"zh": "毒性物质", "en": "Toxic substances"},
+    "6.2": {"zh": "感染性物质", "en": "Infectious substances"},
+    "7": {"zh": "放射性物质", "en": "Radioactive material"},
+    "8": {"zh": "腐蚀性物质", "en": "Corrosive substances"},
+    "9": {"zh": "杂项危险物质和物品", "en": "Miscellaneous dangerous goods"},
+}
+_CLASS_TOKEN = re.compile(r"(?<![\d.])\d(?:\.\d)?(?!\d)")
+
+
+def transport_class_names(value: str | None, lang: Lang) -> str:
+    """The names of a class as written on a record ("3", "3 (6.1)", "1.1D"): the primary
+    class first, then any subsidiary ones; empty when nothing is recognised."""
+    names: list[str] = []
+    for token in _CLASS_TOKEN.findall(value or ""):
+        known = TRANSPORT_CLASSES.get(token) or TRANSPORT_CLASSES.get(token[0])
+        if known and known[lang] not in names:
+            names.append(known[lang])
+    return " / ".join(names)
 
 
 def render_scan_page(
@@ -76,15 +144,35 @@ def render_scan_page(
     code_id: str,
     suspended_reason: str | None = None,
 ) -> str:
+    """One view of a record. The page keeps `SCAN_CONTEXT_MARKER` for the resolver to
+    replace; all record text is escaped."""
+    label = record["label"]
+    groups = label.get("precautionary_statements") or {}
+    prevention = list(groups.get("prevention") or [])
+    more = {
+        "prevention": prevention[KEY_PREVENTION_STATEMENTS:],
+        "storage": list(groups.get("storage") or []),
+        "disposal": list(groups.get("disposal") or []),
+    }
+    first_aid = (record.get("emergency") or {}).get("first_aid") or {}
     return environment.get_template("scan.html").render(
         record=record,
         view=view,
         lang=lang,
+        other=other_lang(lang),
         code_id=code_id,
         suspended_reason=suspended_reason,
         views=VIEWS,
         ui={key: texts[lang] for key, texts in UI.items()},
         t=lambda value: localized(value, lang),
+        pictogram_names={code: names[lang] for code, names in PICTOGRAM_NAMES.items()},
+        response=list(groups.get("response") or []),
+        key_prevention=prevention[:KEY_PREVENTION_STATEMENTS],
+        more_precautions={group: items for group, items in more.items() if items},
+        first_aid=[(route, first_aid[route]) for route in EXPOSURE_ROUTES if first_aid.get(route)],
+        class_names=transport_class_names(
+            (record.get("transport") or {}).get("transport_class"), lang
+        ),
         # A fixed comment of ours, not input: safe to emit unescaped.
         marker=Markup(SCAN_CONTEXT_MARKER.decode()),  # noqa: S704
     )
@@ -93,8 +181,10 @@ def render_scan_page(
 def render_revoked_page(
     *, lang: Lang, code_id: str, product_name: object, revoked_on: str, reason: str
 ) -> str:
+    """The 410 page: what happened, when, why and what to do; never the old data."""
     return environment.get_template("revoked.html").render(
         lang=lang,
+        other=other_lang(lang),
         code_id=code_id,
         product_name=localized(product_name, lang) if product_name else None,
         revoked_on=revoked_on,
@@ -103,7 +193,8 @@ def render_revoked_page(
 
 
 def render_not_genuine_page(lang: Lang) -> str:
-    return environment.get_template("not_genuine.html").render(lang=lang)
+    """The 404 page of a code whose signature does not match, with how to report it."""
+    return environment.get_template("not_genuine.html").render(lang=lang, other=other_lang(lang))
 
 
 def render_scan_context(lang: Lang, *, typed: bool, batch: str | None, serial: str | None) -> bytes:
