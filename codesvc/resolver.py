@@ -32,6 +32,7 @@ from codesvc.telemetry import ScanCounter
 from public_site.pages import Lang, negotiate_lang, render_error_page
 from public_site.scan_pages import (
     SCAN_CONTEXT_MARKER,
+    mark_view_links_typed,
     render_not_genuine_page,
     render_scan_context,
 )
@@ -181,10 +182,11 @@ async def answer_scan(
 
     body, etag = variant.body, variant.etag
     if media == "html":
-        context, suffix = _scan_context(
-            lang, query.get("src") == "typed", target.batch, target.serial
-        )
+        typed = query.get("src") == "typed"
+        context, suffix = _scan_context(lang, typed, target.batch, target.serial)
         body = body.replace(SCAN_CONTEXT_MARKER, context, 1)
+        if typed:
+            body = mark_view_links_typed(body)
         etag = f'{etag[:-1]}-{suffix}"'
     headers = [
         (b"etag", etag.encode()),

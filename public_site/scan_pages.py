@@ -21,6 +21,16 @@ EXPOSURE_ROUTES = ("inhalation", "skin", "eyes", "ingestion")
 KEY_PREVENTION_STATEMENTS = 3
 # Replaced per request with who reached the page and how (scanned or typed, batch, item).
 SCAN_CONTEXT_MARKER = b"<!--scan-context-->"
+# The page's links to its other views (and languages) start so; a page reached by a typed
+# code gets `src=typed` added, so moving between views does not start claiming a scan.
+_VIEW_LINK = b'href="?view='
+_TYPED_VIEW_LINK = b'href="?src=typed&amp;view='
+
+
+def mark_view_links_typed(page: bytes) -> bytes:
+    """The pre-rendered page with its view and language links kept marked as typed."""
+    return page.replace(_VIEW_LINK, _TYPED_VIEW_LINK)
+
 
 UI: dict[str, dict[Lang, str]] = {
     "label": {"zh": "安全标签", "en": "Safety label"},

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import html
+import re
 import time
 from urllib.parse import quote
 
@@ -192,6 +194,12 @@ async def test_a_typed_code_id_redirects_to_its_page_marked_typed(
     page = await resolver_client.get(response.headers["location"])
     assert "手动输入的编号" in page.text
     assert "已验证" not in page.text
+    # Moving to another view (or language) keeps saying the code was typed.
+    sds_link = re.search(r'href="(\?[^"]*view=sds[^"]*)"', page.text)
+    assert sds_link is not None
+    sds = await resolver_client.get(f"/C/{code}" + html.unescape(sds_link.group(1)))
+    assert "手动输入的编号" in sds.text
+    assert "已验证" not in sds.text
     assert (await resolver_client.get("/lookup?id=14AB-CDEF-GHJK-MNPQ")).status_code == 404
     assert (await resolver_client.get("/lookup?id=hello")).status_code == 400
     assert (await resolver_client.get("/lookup")).status_code == 400
