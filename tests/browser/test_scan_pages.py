@@ -94,9 +94,8 @@ def _note_console_error(visit: Visit, message: ConsoleMessage) -> None:
     url = message.location.get("url", "")
     failed_load = message.text.startswith("Failed to load resource: the server responded with")
     # Chromium logs the document's own non-2xx status as an error; the tests check that
-    # status themselves (a 404 page is meant to be a 404). Whether /favicon.ico is fetched
-    # before a test ends is down to timing: test_the_pages_name_an_icon_the_server_has checks it.
-    if failed_load and (url == visit.page.url or urlsplit(url).path == "/favicon.ico"):
+    # status themselves (a 404 page is meant to be a 404).
+    if failed_load and url == visit.page.url:
         return
     visit.console_errors.append(f"{message.text} ({url})")
 
@@ -187,14 +186,6 @@ def test_every_link_and_button_on_the_label_view_is_a_tap_target(
     assert not small, f"under {MIN_TAP_TARGET_PX} px tall: {'; '.join(small)}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "issue 8: the pages name no icon and the resolver serves no /favicon.ico, so a"
-        " browser's first visit logs a 404 in its console (a <link rel=icon> to a static"
-        " file, or href='data:,', fixes it). Remove this mark then."
-    ),
-)
 def test_the_pages_name_an_icon_the_server_has(screen: Screen, site: Site) -> None:
     visit = screen.open(_label_url(site, "zh"))
     icon: str = visit.page.evaluate(
