@@ -263,18 +263,23 @@ async def lookup(request: Request) -> Response:
     try:
         code_id = parse_code_id(typed)
     except CodeFormatError as exc:
-        return error_page("bad_code", 400, lang, detail=str(exc))
+        return _typed_error(400, lang, str(exc), typed)
     state: ResolverState = request.state.resolver
     try:
         found = await state.cache.lookup(code_id, "json")
     except BackendUnavailable:
         return error_page("unavailable", 503, lang)
     if found is None:
-        return error_page(
-            "unknown", 404, lang, detail=f"{group_code_id(code_id)}: {_DETAILS['unknown'][lang]}"
-        )
+        detail = f"{group_code_id(code_id)}: {_DETAILS['unknown'][lang]}"
+        return _typed_error(404, lang, detail, typed)
     entry, _ = found
     return RedirectResponse(f"/C/{entry.code_text}?src=typed&lang={lang}", status_code=303)
+
+
+def _typed_error(status: int, lang: Lang, detail: str, typed: str) -> HTMLResponse:
+    """A lookup that found nothing: the form keeps what was typed, in either language."""
+    page = render_error_page(status, lang, detail=detail, typed=typed[:40])
+    return HTMLResponse(page, status_code=status, headers={"Cache-Control": "no-store"})
 
 
 def etag_matches(if_none_match: str | None, etag: str) -> bool:

@@ -91,8 +91,12 @@ _ERROR_TEXTS: dict[int, ErrorText] = {
 }
 
 
-def render_error_page(status: int, lang: Lang = "zh", detail: str | None = None) -> str:
-    """The page for an HTTP error status; statuses without their own text use the nearest."""
+def render_error_page(
+    status: int, lang: Lang = "zh", detail: str | None = None, *, typed: str | None = None
+) -> str:
+    """The page for an HTTP error status; statuses without their own text use the nearest.
+    `typed`: what the reader typed into the code form, kept in the form and across the
+    language switch so it need not be typed again."""
     text = _ERROR_TEXTS.get(status) or _ERROR_TEXTS[500 if status >= 500 else 400]
     return environment.get_template("error.html").render(
         lang=lang,
@@ -101,6 +105,7 @@ def render_error_page(status: int, lang: Lang = "zh", detail: str | None = None)
         title=text.title[lang],
         message=text.message[lang],
         detail=detail,
+        typed=typed,
     )
 
 

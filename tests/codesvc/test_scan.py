@@ -200,7 +200,14 @@ async def test_a_typed_code_id_redirects_to_its_page_marked_typed(
     sds = await resolver_client.get(f"/C/{code}" + html.unescape(sds_link.group(1)))
     assert "手动输入的编号" in sds.text
     assert "已验证" not in sds.text
-    assert (await resolver_client.get("/lookup?id=14AB-CDEF-GHJK-MNPQ")).status_code == 404
+    unknown = await resolver_client.get("/lookup?id=14AB-CDEF-GHJK-MNPQ")
+    assert unknown.status_code == 404
+    # What was typed stays in the form, and in the link to the other language.
+    assert 'value="14AB-CDEF-GHJK-MNPQ"' in unknown.text
+    assert 'href="?id=14AB-CDEF-GHJK-MNPQ&amp;lang=en"' in unknown.text
+    quoted = await resolver_client.get('/lookup?id="><script>')
+    assert quoted.status_code == 400
+    assert "<script>" not in quoted.text
     assert (await resolver_client.get("/lookup?id=hello")).status_code == 400
     assert (await resolver_client.get("/lookup")).status_code == 400
 
