@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from xml.sax.saxutils import escape
@@ -21,6 +21,8 @@ from PIL import Image, ImageDraw, ImageFont
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
+
+from public_site.labels import dark_runs
 
 ECC_LEVELS = ("L", "M", "Q", "H")
 MAX_MODULE_SIZE = 40
@@ -137,17 +139,6 @@ def render_print_sheet(
     return buffer.getvalue()
 
 
-def _runs(row: Sequence[bool]) -> Iterator[tuple[int, int]]:
-    """(start, length) of each run of dark modules in a row."""
-    start = None
-    for x, dark in enumerate([*row, False]):
-        if dark and start is None:
-            start = x
-        elif not dark and start is not None:
-            yield start, x - start
-            start = None
-
-
 def _caption_height(module_size: int) -> int:
     return max(14, module_size * 4)
 
@@ -159,7 +150,7 @@ def _svg(matrix: tuple[tuple[bool, ...], ...], caption: str | None, module_size:
     path = "".join(
         f"M{x + _QUIET_ZONE} {y + _QUIET_ZONE}h{length}v1h-{length}z"
         for y, row in enumerate(matrix)
-        for x, length in _runs(row)
+        for x, length in dark_runs(row)
     )
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
@@ -230,7 +221,7 @@ def _draw_modules(
     """Dark runs as filled rectangles; (left, top) is the symbol's top-left corner in points."""
     canvas.setFillColorRGB(0, 0, 0)
     for y, row in enumerate(matrix):
-        for x, length in _runs(row):
+        for x, length in dark_runs(row):
             canvas.rect(
                 left + x * module, top - (y + 1) * module, length * module, module, stroke=0, fill=1
             )

@@ -36,6 +36,7 @@ __all__ = [
     "LABEL_SIZES",
     "LabelError",
     "LabelSize",
+    "dark_runs",
     "label_size_for",
     "label_size_named",
     "render_label_pdf",
@@ -84,7 +85,7 @@ def render_label_svg(
     path = "".join(
         f"M{x} {y}h{length}v1h-{length}z"
         for y, row in enumerate(layout.matrix)
-        for x, length in _dark_runs(row)
+        for x, length in dark_runs(row)
     )
     parts.append(
         f'<path transform="translate({origin_x:.3f} {origin_y:.3f}) scale({layout.module:.4f})" '
@@ -168,14 +169,15 @@ def _draw_qr(canvas: Canvas, layout: LabelLayout) -> None:
     top = layout.height - layout.qr.y - QUIET_ZONE * module
     canvas.setFillColorRGB(0, 0, 0)
     for y, row in enumerate(layout.matrix):
-        for x, length in _dark_runs(row):
+        for x, length in dark_runs(row):
             canvas.rect(
                 left + x * module, top - (y + 1) * module, length * module, module, stroke=0, fill=1
             )
 
 
-def _dark_runs(row: Sequence[bool]) -> Iterator[tuple[int, int]]:
-    """(start, length) of each run of dark modules in a row."""
+def dark_runs(row: Sequence[bool]) -> Iterator[tuple[int, int]]:
+    """(start, length) of each run of dark modules in a row of a QR symbol: a symbol is
+    drawn a run at a time (codesvc.qr draws its own symbols with this too)."""
     start = None
     for x, dark in enumerate([*row, False]):
         if dark and start is None:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
+from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from codesvc.codes import group_code_id, scan_url
 from codesvc.issuance import find_code
 from codesvc.qr import MEDIA_TYPES, QrFormat, QrOptions, SheetItem, render_print_sheet, render_qr
+from codesvc.storage import Connection
 from registry_api import products, reviews
 from registry_api.errors import NotFound, ValidationFailed
 from registry_api.filings import revision_problems
@@ -31,11 +34,13 @@ from registry_api.request_context import (
     resources,
     signed_in,
 )
+from registry_api.services import Actor
 from registry_api.storage import products as products_db
 from registry_api.storage.products import Product, Revision
 from registry_api.storage.reviews import Certificate, Decision, Submission
 
 MAX_EXPIRY_WINDOW_DAYS = 3650
+_Form = TypeVar("_Form", bound=BaseModel)
 
 
 def _desk(request: Request) -> reviews.CodeDesk:
@@ -213,38 +218,28 @@ async def update_revision(request: Request) -> Response:
     return _revision_response(owner, updated)
 
 
-async def _submitted(request: Request, submission: Submission) -> Response:
-    return JSONResponse(submission_json(submission, []), status_code=201)
+async def _file(
+    request: Request,
+    form_type: type[_Form],
+    submit: Callable[[Connection, Actor, int, _Form], Awaitable[Submission]],
+) -> Response:
+    async with resources(request).pool.acquire() as conn:
+        actor = await signed_in(request, conn)
+        form = await read_form(request, form_type)
+        filed = await submit(conn, actor, path_id(request, "enterprise_id"), form)
+    return JSONResponse(submission_json(filed, []), status_code=201)
 
 
 async def submit_registration(request: Request) -> Response:
-    async with resources(request).pool.acquire() as conn:
-        actor = await signed_in(request, conn)
-        form = await read_form(request, RegistrationForm)
-        filed = await reviews.submit_registration(
-            conn, actor, path_id(request, "enterprise_id"), form
-        )
-    return await _submitted(request, filed)
+    return await _file(request, RegistrationForm, reviews.submit_registration)
 
 
 async def submit_info_update(request: Request) -> Response:
-    async with resources(request).pool.acquire() as conn:
-        actor = await signed_in(request, conn)
-        form = await read_form(request, InfoUpdateForm)
-        filed = await reviews.submit_info_update(
-            conn, actor, path_id(request, "enterprise_id"), form
-        )
-    return await _submitted(request, filed)
+    return await _file(request, InfoUpdateForm, reviews.submit_info_update)
 
 
 async def submit_deregistration(request: Request) -> Response:
-    async with resources(request).pool.acquire() as conn:
-        actor = await signed_in(request, conn)
-        form = await read_form(request, DeregistrationForm)
-        filed = await reviews.submit_deregistration(
-            conn, actor, path_id(request, "enterprise_id"), form
-        )
-    return await _submitted(request, filed)
+    return await _file(request, DeregistrationForm, reviews.submit_deregistration)
 
 
 async def enterprise_submissions(request: Request) -> Response:

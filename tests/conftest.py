@@ -18,6 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
+import pypdfium2
 import pytest
 import redis
 from asgi_lifespan import LifespanManager
@@ -124,6 +125,15 @@ def keyring(master_key: bytes) -> KeyRing:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return load_settings({"SAFECODE_DATA_DIR": str(tmp_path)})
+
+
+def pdf_text(data: bytes) -> str:
+    """The text of every page of a PDF, as a reader's search finds it (pypdfium2)."""
+    document = pypdfium2.PdfDocument(data)
+    try:
+        return "\n".join(page.get_textpage().get_text_range() for page in document)
+    finally:
+        document.close()
 
 
 def free_port() -> int:

@@ -17,16 +17,9 @@ from codesvc.publishing import publish
 from codesvc.qr import qr_content
 from safecode.demo import sample_record
 from tests.codesvc.conftest import BASE, World
+from tests.conftest import pdf_text
 
 _MM_PER_PT = 25.4 / 72
-
-
-def _pdf_text(data: bytes) -> str:
-    document = pypdfium2.PdfDocument(data)
-    try:
-        return "\n".join(page.get_textpage().get_text_range() for page in document)
-    finally:
-        document.close()
 
 
 def _pdf_qr_and_size(data: bytes) -> tuple[list[str], tuple[float, float]]:
@@ -50,11 +43,11 @@ async def test_the_sds_pdf_is_the_published_record_in_either_language(
     assert zh.status_code == 200
     assert zh.headers["content-type"] == "application/pdf"
     assert f'filename="{code_id}-sds-zh.pdf"' in zh.headers["content-disposition"]
-    text = _pdf_text(zh.content)
+    text = pdf_text(zh.content)
     assert "丙酮 安全技术说明书" in text
     assert "第16部分 其他信息" in text
     en = await resolver_client.get(f"/documents/{code_id}/sds.pdf?lang=en")
-    assert "Acetone Safety data sheet" in _pdf_text(en.content)
+    assert "Acetone Safety data sheet" in pdf_text(en.content)
 
 
 async def test_the_label_pdf_carries_the_label_and_a_qr_that_scans_to_the_code(
@@ -63,7 +56,7 @@ async def test_the_label_pdf_carries_the_label_and_a_qr_that_scans_to_the_code(
     code = await world.publish()
     answer = await resolver_client.get(f"/documents/{code[:16]}/label.pdf?size=150x200")
     assert answer.status_code == 200
-    text = _pdf_text(answer.content)
+    text = pdf_text(answer.content)
     for expected in (
         "丙酮",
         "Acetone",
@@ -145,7 +138,7 @@ async def test_a_document_is_revalidated_by_etag_and_follows_a_new_revision(
     deadline = time.monotonic() + 1.0
     text = ""
     while time.monotonic() < deadline and "版本 2.0" not in text:
-        text = _pdf_text((await resolver_client.get(url)).content)
+        text = pdf_text((await resolver_client.get(url)).content)
         await asyncio.sleep(0.02)
     assert "版本 2.0" in text
 

@@ -33,6 +33,7 @@ from public_site.labels import (
 )
 from public_site.pages import Lang
 from safecode.demo import sample_record
+from tests.conftest import pdf_text
 
 CODE = sign_code(new_private_key(), new_code_id("14"), "01")
 URL = scan_url("https://safecode.example.cn", CODE, "LOT-2026-11")
@@ -57,14 +58,6 @@ def _record(*, trimmed: bool = False) -> dict[str, Any]:
         for group, statements in label["precautionary_statements"].items():
             label["precautionary_statements"][group] = statements[:1]
     return record_as_json(parse_record(data))
-
-
-def _pdf_text(pdf: bytes) -> str:
-    document = pypdfium2.PdfDocument(pdf)
-    try:
-        return "".join(page.get_textpage().get_text_range() for page in document)
-    finally:
-        document.close()
 
 
 def _squash(text: str) -> str:
@@ -142,7 +135,7 @@ def test_sizes_are_picked_by_name_and_an_unknown_name_lists_the_valid_ones() -> 
 @pytest.mark.parametrize("size", ["50x75", "100x150"])
 def test_the_chinese_label_carries_every_element_in_order(size: str) -> None:
     record = _record(trimmed=size == "50x75")
-    text = _squash(_pdf_text(_render("pdf", record, label_size_named(size))))
+    text = _squash(pdf_text(_render("pdf", record, label_size_named(size))))
     label, supplier = record["label"], record["supplier"]
     expected = [
         record["product_name"]["zh"],
@@ -171,7 +164,7 @@ def test_the_chinese_label_carries_every_element_in_order(size: str) -> None:
 def test_the_english_label_falls_back_to_chinese_where_no_english_exists() -> None:
     record = _record()
     # English takes more room: the demo's 19 precautionary statements need 150x200.
-    text = _squash(_pdf_text(_render("pdf", record, label_size_named("150x200"), "en")))
+    text = _squash(pdf_text(_render("pdf", record, label_size_named("150x200"), "en")))
     label = record["label"]
     for part in [
         record["product_name"]["en"],
@@ -200,7 +193,7 @@ def test_the_english_label_falls_back_to_chinese_where_no_english_exists() -> No
 def test_the_simplified_label_leaves_out_the_precautionary_statements() -> None:
     record = _record()
     pdf = _render("pdf", record, label_size_for(100))
-    text = _squash(_pdf_text(pdf))
+    text = _squash(pdf_text(pdf))
     supplier = record["supplier"]
     for part in [
         record["product_name"]["zh"],
@@ -227,9 +220,9 @@ def test_a_mixture_names_its_hazardous_components() -> None:
         {"name": {"zh": "专有组分"}, "cas": None, "concentration": "<5%"},
     ]
     size = label_size_named("75x100")
-    zh = _squash(_pdf_text(_render("pdf", record, size)))
+    zh = _squash(pdf_text(_render("pdf", record, size)))
     assert "危险组分：甲醇10-20%（CAS67-56-1）；专有组分<5%" in zh
-    en = _squash(_pdf_text(_render("pdf", record, size, "en")))
+    en = _squash(pdf_text(_render("pdf", record, size, "en")))
     assert "Hazardouscomponents:Methanol10-20%(CAS67-56-1);专有组分<5%" in en
     first_hazard = record["label"]["hazard_statements"][0]["code"]
     assert zh.index("危险组分") < zh.index(first_hazard)  # the product identifier comes first
@@ -284,7 +277,7 @@ def test_content_too_big_for_the_size_is_refused_with_advice_and_fits_a_larger_o
     record = _crowded_record()
     with pytest.raises(LabelError, match=r"does not fit the 50x75 size .*larger size"):
         _render("pdf", record, label_size_named("50x75"))
-    text = _squash(_pdf_text(_render("pdf", record, label_size_named("200x300"))))
+    text = _squash(pdf_text(_render("pdf", record, label_size_named("200x300"))))
     assert text.count("P223远离热源") == 1
 
 

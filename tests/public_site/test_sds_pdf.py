@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-import pypdfium2
-
 from codesvc.records import SDS_TITLES, parse_record, record_as_json
 from public_site.sds_pdf import render_sds_pdf
 from safecode.demo import sample_record
-
-
-def _text(pdf: bytes) -> str:
-    document = pypdfium2.PdfDocument(pdf)
-    try:
-        return "\n".join(page.get_textpage().get_text_range() for page in document)
-    finally:
-        document.close()
+from tests.conftest import pdf_text
 
 
 def _record() -> dict[str, object]:
@@ -29,7 +20,7 @@ def _record() -> dict[str, object]:
 
 
 def test_the_chinese_sds_has_all_sixteen_sections_as_text() -> None:
-    text = _text(render_sds_pdf(_record(), "zh"))
+    text = pdf_text(render_sds_pdf(_record(), "zh"))
     assert "丙酮 安全技术说明书" in text
     assert "版本 2.1" in text
     assert "2026-11-20" in text
@@ -42,7 +33,7 @@ def test_the_chinese_sds_has_all_sixteen_sections_as_text() -> None:
 
 def test_the_english_sds_falls_back_to_chinese_where_no_english_exists() -> None:
     record = _record()
-    text = _text(render_sds_pdf(record, "en"))
+    text = pdf_text(render_sds_pdf(record, "en"))
     assert "Acetone Safety data sheet" in text
     assert "Section 16 Other information" in text
     assert "Keep <away> & closed." in text
