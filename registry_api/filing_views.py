@@ -174,12 +174,28 @@ async def get_product(request: Request) -> Response:
         actor = await signed_in(request, conn)
         found = await products.product(conn, actor, path_id(request, "product_id"))
         revisions = await products_db.fetch_revisions(conn, found.id)
+    return _product_response(found, revisions)
+
+
+async def update_product(request: Request) -> Response:
+    async with resources(request).pool.acquire() as conn:
+        actor = await signed_in(request, conn)
+        version = if_match_version(request.headers.get("if-match"))
+        form = await read_form(request, ProductForm)
+        updated = await products.update_product(
+            conn, actor, path_id(request, "product_id"), version, form
+        )
+        revisions = await products_db.fetch_revisions(conn, updated.id)
+    return _product_response(updated, revisions)
+
+
+def _product_response(found: Product, revisions: list[Revision]) -> Response:
     summary = products.ProductSummary(
         found,
         next((r for r in revisions if r.status == "current"), None),
         next((r for r in revisions if r.status in ("draft", "submitted")), None),
     )
-    return JSONResponse(product_json(summary, revisions))
+    return JSONResponse(product_json(summary, revisions), headers={"ETag": f'"{found.version}"'})
 
 
 async def create_revision(request: Request) -> Response:

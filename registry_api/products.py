@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
+
 from codesvc.storage import Connection
 from registry_api import enterprises
 from registry_api.audit import changed_fields
@@ -41,11 +43,7 @@ async def create_product(
         _owner_only(actor, enterprise_id)
         if enterprise.status != "active":
             raise Conflict("a deregistered enterprise files no products")
-        if not form.cas_numbers and not form.components:
-            raise ValidationFailed(
-                "a product names what it is",
-                {"cas_numbers": "name at least one CAS number, or the components of a mixture"},
-            )
+        _check_identity(form)
         fields = form.model_dump(mode="json")
         created = await db.insert_product(conn, enterprise_id, fields)
         if created is None:
@@ -58,6 +56,44 @@ async def create_product(
             changed_fields(None, fields),
         )  # fmt: skip
     return created
+
+
+def _check_identity(form: ProductForm) -> None:
+    if not form.cas_numbers and not form.components:
+        raise ValidationFailed(
+            "a product names what it is",
+            {"cas_numbers": "name at least one CAS number, or the components of a mixture"},
+        )
+
+
+async def update_product(
+    conn: Connection, actor: Actor, product_id: int, version: int, form: ProductForm
+) -> Product:
+    """Correct a product's details; scans show them from its next approved revision on (the
+    published record changes only by approval). A stale `version` changes nothing (412)."""
+    async with conn.transaction():
+        current = await product(conn, actor, product_id)
+        _owner_only(actor, current.enterprise_id)
+        _check_identity(form)
+        fields = form.model_dump(mode="json")
+        try:
+            async with conn.transaction():
+                updated = await db.update_product(conn, product_id, version, fields)
+        except asyncpg.UniqueViolationError:
+            raise Conflict(
+                "the enterprise has a product of this name already",
+                {"name_zh": "is the name of another product of the enterprise"},
+            ) from None
+        if updated is None:
+            raise PreconditionFailed(
+                f"the product changed since version {version}; read it again and redo the change"
+            )
+        before = {name: getattr(current, name) for name in db.PRODUCT_FIELDS}
+        await audit(
+            conn, actor, "product.update", "product", str(product_id),
+            changed_fields(before, {name: getattr(updated, name) for name in db.PRODUCT_FIELDS}),
+        )  # fmt: skip
+    return updated
 
 
 async def product(conn: Connection, actor: Actor, product_id: int) -> Product:

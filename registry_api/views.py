@@ -365,7 +365,11 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              "The enterprise's products with status, current revision and code", None,
              (200, 404)),
     Endpoint("GET", "/products/{product_id}", filing_views.get_product,
-             "A product with its revisions", None, (200, 404)),
+             "A product with its revisions (ETag: its version)", None, (200, 404)),
+    Endpoint("PUT", "/products/{product_id}", filing_views.update_product,
+             "Correct a product's details (If-Match: the version read); scans show them "
+             "from the next approved revision", ProductForm,
+             (200, 403, 404, 409, 412, 428, *_WRITE)),
     Endpoint("POST", "/products/{product_id}/revisions", filing_views.create_revision,
              "Start a revision (a draft) of the SDS and label", RevisionForm,
              (201, 403, 404, 409, *_WRITE)),

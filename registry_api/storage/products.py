@@ -100,6 +100,34 @@ async def insert_product(
     return None if row is None else _product(row)
 
 
+async def update_product(
+    conn: Connection, product_id: int, expected_version: int, fields: dict[str, Any]
+) -> Product | None:
+    """Replace the product's fields if it is still at `expected_version`; None if it moved on.
+    Raises `asyncpg.UniqueViolationError` if another product of the enterprise has the name."""
+    row = await conn.fetchrow(
+        f"""
+        UPDATE products
+        SET name_zh = $3, name_en = $4, cas_numbers = $5, components = $6::jsonb,
+            un_number = $7, catalogue_number = $8, highly_toxic = $9, physical_form = $10,
+            version = version + 1, updated_at = now()
+        WHERE id = $1 AND version = $2
+        RETURNING {_PRODUCT}
+        """,
+        product_id,
+        expected_version,
+        fields["name_zh"],
+        fields.get("name_en"),
+        fields["cas_numbers"],
+        _json(fields["components"]),
+        fields.get("un_number"),
+        fields.get("catalogue_number"),
+        fields["highly_toxic"],
+        fields["physical_form"],
+    )
+    return None if row is None else _product(row)
+
+
 async def fetch_product(conn: Connection, product_id: int) -> Product | None:
     row = await conn.fetchrow(f"SELECT {_PRODUCT} FROM products WHERE id = $1", product_id)
     return None if row is None else _product(row)

@@ -557,3 +557,37 @@ async def test_ids_that_are_not_row_ids_are_refused_not_crashed_on(world: World)
     )
     assert unknown_code.status_code == 404
     assert len(unknown_code.json()["error"]["message"]) < 100
+
+
+async def test_a_corrected_product_reaches_the_scan_with_its_next_approved_revision(
+    world: World,
+) -> None:
+    product_id, first = await _draft(world)
+    await _approve_all(world, await _register(world, first))
+    code_id = await _code_of(world, product_id)
+    assert code_id is not None
+    read = await world.owner.get(f"/products/{product_id}")
+    path = f"/products/{product_id}"
+    corrected = ACETONE | {"name_zh": "丙酮（工业级）"}
+    missing_version = await world.client.put(
+        API + path, json=corrected, headers=world.owner.headers()
+    )
+    assert missing_version.status_code == 428
+    by_regulator = await world.put(world.county_reviewer, path, corrected, read.headers["etag"])
+    assert by_regulator.status_code == 403
+    changed = await world.put(world.owner, path, corrected, read.headers["etag"])
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["name"]["zh"] == "丙酮（工业级）"
+    stale = await world.put(world.owner, path, ACETONE, read.headers["etag"])
+    assert stale.status_code == 412
+    other = await world.owner.post(f"/enterprises/{world.enterprise_id}/products", ACETONE)
+    clash = await world.put(world.owner, path, ACETONE, changed.headers["etag"])
+    assert other.status_code == 201
+    assert clash.status_code == 409
+    assert "name_zh" in clash.json()["error"]["fields"]
+
+    assert "丙酮（工业级）" not in (await world.scan(code_id)).text  # not approved yet
+    drafted = await world.owner.post(f"/products/{product_id}/revisions", revision_body())
+    assert drafted.status_code == 201
+    await _approve_all(world, await _register(world, drafted.json()["id"], kind="change"))
+    assert "丙酮（工业级）" in (await world.scan(code_id)).text
