@@ -76,7 +76,8 @@ async def publish(
 
 
 async def refresh_variants(conn: Connection, code_id: str, *, public_base_url: str) -> int:
-    """Render the code's variants again after its status changed; returns the new version."""
+    """Render the code's variants again (after its status changed, or the templates did);
+    returns the new version."""
     async with conn.transaction():
         code = await storage.fetch_code_for_update(conn, code_id)
         if code is None:
@@ -87,6 +88,18 @@ async def refresh_variants(conn: Connection, code_id: str, *, public_base_url: s
             conn, code, None if published is None else published.record, version, public_base_url
         )
     return version
+
+
+async def rerender_all(conn: Connection, *, public_base_url: str, batch: int = 500) -> int:
+    """Render every code's variants again (after the templates changed, or the public base
+    URL); each code in its own transaction, and the relay takes them to Redis as for a
+    publish. Returns how many codes."""
+    done, after = 0, ""
+    while page := await storage.rendered_code_ids(conn, after=after, limit=batch):
+        for code_id in page:
+            await refresh_variants(conn, code_id, public_base_url=public_base_url)
+        done, after = done + len(page), page[-1]
+    return done
 
 
 async def _render_and_store(

@@ -425,6 +425,19 @@ async def fetch_scan_variants(
     }
 
 
+async def rendered_code_ids(conn: Connection, *, after: str, limit: int) -> list[str]:
+    """Codes that have rendered variants, in code_id order after `after` (for paging)."""
+    rows = await conn.fetch(
+        """
+        SELECT DISTINCT code_id FROM published_variants
+        WHERE code_id > $1 ORDER BY code_id LIMIT $2
+        """,
+        after,
+        limit,
+    )
+    return [row["code_id"] for row in rows]
+
+
 async def claim_outbox(conn: Connection, limit: int) -> list[tuple[int, str, int]]:
     """(id, code_id, version) of the oldest outbox rows, locked until the transaction ends."""
     rows = await conn.fetch(

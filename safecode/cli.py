@@ -18,6 +18,7 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from codesvc.errors import CodesvcError
+from codesvc.publishing import rerender_all
 from codesvc.relay import Relay
 from codesvc.service import ServiceConfig, open_resources
 from safecode import apps
@@ -96,6 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     migrate = commands.add_parser("migrate", help="apply the SQL migrations that are not applied")
     migrate.set_defaults(command=_migrate)
+
+    rerender = commands.add_parser(
+        "rerender",
+        help="render every published code's pages again (after an upgrade changed them)",
+    )
+    rerender.set_defaults(command=_rerender)
 
     add_key_commands(commands)
     add_admin_commands(commands)
@@ -200,6 +207,19 @@ def _migrate(settings: Settings, _args: argparse.Namespace) -> None:
     with embedded_database(settings.data_dir, settings.database_url) as database_url:
         applied = asyncio.run(_apply_migrations(database_url))
     print(f"applied {len(applied)} migration(s)" if applied else "migrations are up to date")
+
+
+def _rerender(settings: Settings, _args: argparse.Namespace) -> None:
+    async def rerender(database_url: str) -> int:
+        conn = await asyncpg.connect(database_url)
+        try:
+            return await rerender_all(conn, public_base_url=settings.public_base_url)
+        finally:
+            await conn.close()
+
+    with embedded_database(settings.data_dir, settings.database_url) as database_url:
+        count = asyncio.run(rerender(database_url))
+    print(f"rendered the pages of {count} code(s) again; the relay takes them to Redis")
 
 
 def _services(settings: Settings, _args: argparse.Namespace) -> None:

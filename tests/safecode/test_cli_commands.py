@@ -1,4 +1,4 @@
-"""`safecode migrate` and `safecode serve` as an operator runs them."""
+"""`safecode migrate`, `serve` and `rerender` as an operator runs them."""
 
 from __future__ import annotations
 
@@ -17,7 +17,9 @@ import pytest
 
 from codesvc.issuance import issue_code
 from codesvc.keyring import KeyRing
+from codesvc.publishing import publish
 from safecode import cli
+from safecode.demo import sample_record
 from safecode.embedded import ServiceUrls
 from safecode.migrations import discover
 from tests.conftest import free_port, run_cli
@@ -126,3 +128,29 @@ def _serve_and_check(unit: str, service_urls: ServiceUrls, tmp_path: Path, code:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+async def test_rerender_renders_every_published_page_again_for_the_relay(
+    project_env: pytest.MonkeyPatch,
+    service_urls: ServiceUrls,
+    pool: asyncpg.Pool,
+    keyring: KeyRing,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    async with pool.acquire() as conn:
+        for subject in ("a", "b", "c"):
+            issued = await issue_code(conn, subject, keyring=keyring, province="14")
+            await publish(conn, issued.code.code_id, sample_record(), public_base_url="http://x")
+        await issue_code(conn, "never published", keyring=keyring, province="14")
+        await conn.execute("DELETE FROM cache_outbox")
+    project_env.setenv("DATABASE_URL", service_urls.database_url)
+    project_env.setenv("PUBLIC_BASE_URL", "https://safecode.example.cn")
+
+    assert await asyncio.to_thread(run_cli, ["rerender"]) == 0
+    assert "the pages of 3 code(s)" in capsys.readouterr().out
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM cache_outbox") == 3
+        linkset = await conn.fetchval(
+            "SELECT body FROM published_variants WHERE name = 'linkset' LIMIT 1"
+        )
+    assert b"https://safecode.example.cn/C/" in linkset  # rendered with the new base URL
