@@ -19,9 +19,9 @@ from codesvc.requestlog import RequestLogMiddleware, request_id_var
 from codesvc.service import UNREACHABLE_ERRORS, ServiceConfig, health_routes, resources_lifespan
 from registry_api import views
 from registry_api.accounts import PersonalDataCipher
+from registry_api.approval import CodeDesk
 from registry_api.errors import Locked, RegistryError, Unauthenticated
 from registry_api.openapi import openapi
-from registry_api.reviews import CodeDesk
 
 _log = logging.getLogger(__name__)
 # Filings carry SDS text; a whole SDS is far below this.

@@ -13,7 +13,7 @@ from codesvc.codes import group_code_id, scan_url
 from codesvc.issuance import find_code
 from codesvc.qr import MEDIA_TYPES, QrFormat, QrOptions, SheetItem, render_print_sheet, render_qr
 from codesvc.storage import Connection
-from registry_api import products, reviews
+from registry_api import approval, products, reviews
 from registry_api.errors import NotFound, ValidationFailed
 from registry_api.filings import revision_problems
 from registry_api.forms import (
@@ -43,8 +43,8 @@ MAX_EXPIRY_WINDOW_DAYS = 3650
 _Form = TypeVar("_Form", bound=BaseModel)
 
 
-def _desk(request: Request) -> reviews.CodeDesk:
-    desk: reviews.CodeDesk = request.app.state.code_desk
+def _desk(request: Request) -> approval.CodeDesk:
+    desk: approval.CodeDesk = request.app.state.code_desk
     return desk
 
 
@@ -321,7 +321,7 @@ async def _code_status(request: Request, *, suspend: bool) -> Response:
     async with resources(request).pool.acquire() as conn:
         actor = await signed_in(request, conn)
         form = await read_form(request, CodeStatusForm)
-        status = await reviews.set_code_status(
+        status = await approval.set_code_status(
             conn, actor, code_id, suspend=suspend, reason=form.reason, desk=_desk(request)
         )
     return JSONResponse({"code_id": group_code_id(code_id), "status": status})

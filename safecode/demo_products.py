@@ -15,7 +15,7 @@ from codesvc.codes import scan_url
 from codesvc.issuance import find_code
 from codesvc.keyring import KeyRing
 from codesvc.records import SDS_TITLES
-from registry_api import products, reviews, services, storage
+from registry_api import approval, products, reviews, services, storage
 from registry_api.forms import ProductForm, RegistrationForm, RevisionForm
 from registry_api.storage import products as products_db
 from safecode.demo import ACETONE_CLASSIFICATION, DEMO_ENTERPRISES
@@ -111,7 +111,7 @@ async def ensure_demo_products(
 ) -> list[tuple[str, str]]:
     """(product name, scan URL) of the demo products, filing and approving them the first
     time. Needs `ensure_demo_registry` to have run."""
-    desk = reviews.CodeDesk(KeyRing(master_key), public_base_url, province)
+    desk = approval.CodeDesk(KeyRing(master_key), public_base_url, province)
     conn = await asyncpg.connect(database_url)
     try:
         owner = await _actor(conn, _OWNER_MOBILE)

@@ -21,7 +21,7 @@ import pytest
 from codesvc.codes import group_code_id
 from codesvc.keyring import KeyRing
 from codesvc.storage import Connection
-from registry_api import enterprises, products, reviews, storage, views
+from registry_api import approval, enterprises, products, reviews, storage, views
 from registry_api.accounts import Level, Role, hash_password
 from registry_api.forms import (
     EnterpriseApplicationForm,
@@ -129,7 +129,7 @@ async def _filings(
     conn: Connection,
     approved: enterprises.Approved,
     deciders: tuple[Actor, Actor],
-    desk: reviews.CodeDesk,
+    desk: approval.CodeDesk,
 ) -> tuple[int, int, int, str]:
     """A product registered through both approvals (so it has a code, and the enterprise a
     certificate), a complete draft of a second product, and a record update under review."""
@@ -168,7 +168,7 @@ async def world(
 ) -> tuple[list[Caller], Resources, Resources]:
     password_hash = hash_password(PASSWORD)
     # The desk the app approves with, so the fixture's codes are the app's own.
-    desk = reviews.CodeDesk(
+    desk = approval.CodeDesk(
         KeyRing(load_master_key(settings)), settings.public_base_url, settings.province
     )
     async with pool.acquire() as conn:
