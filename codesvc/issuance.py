@@ -101,6 +101,11 @@ async def issue_codes(
     return {subject: _issued(found[subject]) for subject in wanted}
 
 
+async def find_codes(conn: Connection, code_ids: Sequence[str]) -> list[IssuedCode]:
+    """The issued codes among `code_ids` (exact code_ids), in one query."""
+    return [_issued(row) for row in await storage.fetch_codes(conn, code_ids)]
+
+
 async def find_code(conn: Connection, code_id: str) -> IssuedCode:
     """The code with this code_id (as typed: any case, aliases, dashes allowed)."""
     code_id = _read_code_id(code_id)

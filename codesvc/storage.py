@@ -147,6 +147,15 @@ async def fetch_codes_by_subject(conn: Connection, subjects: Sequence[str]) -> d
     return {row["subject"]: _code(row) for row in rows}
 
 
+async def fetch_codes(conn: Connection, code_ids: Sequence[str]) -> list[CodeRow]:
+    """The codes with these code_ids, in code_id order; unknown ones left out."""
+    rows = await conn.fetch(
+        f"SELECT {_CODE_COLUMNS} FROM codes WHERE code_id = ANY($1::text[]) ORDER BY code_id",
+        list(code_ids),
+    )
+    return [_code(row) for row in rows]
+
+
 async def fetch_code(conn: Connection, code_id: str) -> CodeRow | None:
     row = await conn.fetchrow(f"SELECT {_CODE_COLUMNS} FROM codes WHERE code_id = $1", code_id)
     return None if row is None else _code(row)

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from codesvc.codes import group_code_id, scan_url
-from codesvc.issuance import find_code
+from codesvc.issuance import find_code, find_codes
 from codesvc.qr import MEDIA_TYPES, QrFormat, QrOptions, SheetItem, render_print_sheet, render_qr
 from codesvc.storage import Connection
 from registry_api import approval, products, reviews
@@ -35,7 +35,6 @@ from registry_api.request_context import (
     signed_in,
 )
 from registry_api.services import Actor
-from registry_api.storage import products as products_db
 from registry_api.storage.products import Product, Revision
 from registry_api.storage.reviews import Certificate, Decision, Submission
 
@@ -79,7 +78,7 @@ def _revision_summary(revision: Revision | None) -> dict[str, Any] | None:
 
 
 def product_json(
-    summary: products.ProductSummary, revisions: list[Revision] | None = None
+    summary: products.ProductSummary, *, with_revisions: bool = False
 ) -> dict[str, Any]:
     item = summary.product
     if summary.open is not None and summary.open.status == "submitted":
@@ -104,8 +103,8 @@ def product_json(
         "current_revision": _revision_summary(summary.current),
         "open_revision": _revision_summary(summary.open),
     }
-    if revisions is not None:
-        body["revisions"] = [_revision_summary(r) for r in revisions]
+    if with_revisions:
+        body["revisions"] = [_revision_summary(r) for r in summary.revisions]
     return body
 
 
@@ -158,7 +157,7 @@ async def create_product(request: Request) -> Response:
         created = await products.create_product(
             conn, actor, path_id(request, "enterprise_id"), form
         )
-    summary = products.ProductSummary(created, None, None)
+    summary = products.ProductSummary(created, [])
     return JSONResponse(product_json(summary), status_code=201)
 
 
@@ -172,9 +171,8 @@ async def list_products(request: Request) -> Response:
 async def get_product(request: Request) -> Response:
     async with resources(request).pool.acquire() as conn:
         actor = await signed_in(request, conn)
-        found = await products.product(conn, actor, path_id(request, "product_id"))
-        revisions = await products_db.fetch_revisions(conn, found.id)
-    return _product_response(found, revisions)
+        summary = await products.product_summary(conn, actor, path_id(request, "product_id"))
+    return _product_response(summary)
 
 
 async def update_product(request: Request) -> Response:
@@ -182,29 +180,26 @@ async def update_product(request: Request) -> Response:
         actor = await signed_in(request, conn)
         version = if_match_version(request.headers.get("if-match"))
         form = await read_form(request, ProductForm)
-        updated = await products.update_product(
-            conn, actor, path_id(request, "product_id"), version, form
-        )
-        revisions = await products_db.fetch_revisions(conn, updated.id)
-    return _product_response(updated, revisions)
+        product_id = path_id(request, "product_id")
+        await products.update_product(conn, actor, product_id, version, form)
+        summary = await products.product_summary(conn, actor, product_id)
+    return _product_response(summary)
 
 
-def _product_response(found: Product, revisions: list[Revision]) -> Response:
-    summary = products.ProductSummary(
-        found,
-        next((r for r in revisions if r.status == "current"), None),
-        next((r for r in revisions if r.status in ("draft", "submitted")), None),
+def _product_response(summary: products.ProductSummary) -> Response:
+    return JSONResponse(
+        product_json(summary, with_revisions=True),
+        headers={"ETag": f'"{summary.product.version}"'},
     )
-    return JSONResponse(product_json(summary, revisions), headers={"ETag": f'"{found.version}"'})
 
 
 async def create_revision(request: Request) -> Response:
     async with resources(request).pool.acquire() as conn:
         actor = await signed_in(request, conn)
         form = await read_form(request, RevisionForm)
-        product_id = path_id(request, "product_id")
-        created = await products.create_revision(conn, actor, product_id, form)
-        owner = await products.product(conn, actor, product_id)
+        owner, created = await products.create_revision(
+            conn, actor, path_id(request, "product_id"), form
+        )
     return _revision_response(owner, created, 201)
 
 
@@ -228,9 +223,9 @@ async def update_revision(request: Request) -> Response:
         actor = await signed_in(request, conn)
         version = if_match_version(request.headers.get("if-match"))
         form = await read_form(request, RevisionForm)
-        revision_id = path_id(request, "revision_id")
-        updated = await products.update_revision(conn, actor, revision_id, version, form)
-        owner, _ = await products.revision(conn, actor, revision_id)
+        owner, updated = await products.update_revision(
+            conn, actor, path_id(request, "revision_id"), version, form
+        )
     return _revision_response(owner, updated)
 
 
@@ -363,7 +358,9 @@ async def qr_sheet(request: Request) -> Response:
     async with resources(request).pool.acquire() as conn:
         actor = await signed_in(request, conn)
         summaries = await products.products_of(conn, actor, path_id(request, "enterprise_id"))
-        codes = [await find_code(conn, s.product.code_id) for s in summaries if s.product.code_id]
+        code_ids = [s.product.code_id for s in summaries if s.product.code_id]
+        found = {c.code.code_id: c for c in await find_codes(conn, code_ids)}
+    codes = [found[code_id] for code_id in code_ids]  # in the products' order
     if not codes:
         raise NotFound("the enterprise has no codes yet: products get them on approval")
     base = _desk(request).public_base_url

@@ -26,8 +26,16 @@ from registry_api.storage.products import Product, Revision
 @dataclass(frozen=True, slots=True)
 class ProductSummary:
     product: Product
-    current: Revision | None
-    open: Revision | None  # a draft, or one under review
+    revisions: list[Revision]  # in number order
+
+    @property
+    def current(self) -> Revision | None:
+        return next((r for r in self.revisions if r.status == "current"), None)
+
+    @property
+    def open(self) -> Revision | None:
+        """The revision in the works: a draft, or one under review."""
+        return next((r for r in self.revisions if r.status in ("draft", "submitted")), None)
 
 
 def _owner_only(actor: Actor, enterprise_id: int) -> None:
@@ -110,17 +118,16 @@ async def product(conn: Connection, actor: Actor, product_id: int) -> Product:
 
 async def products_of(conn: Connection, actor: Actor, enterprise_id: int) -> list[ProductSummary]:
     await enterprises.enterprise(conn, actor, enterprise_id)
-    summaries = []
-    for item in await db.fetch_products(conn, enterprise_id):
-        revisions = await db.fetch_revisions(conn, item.id)
-        summaries.append(
-            ProductSummary(
-                item,
-                next((r for r in revisions if r.status == "current"), None),
-                next((r for r in revisions if r.status in ("draft", "submitted")), None),
-            )
-        )
-    return summaries
+    revisions = await db.fetch_enterprise_revisions(conn, enterprise_id)
+    return [
+        ProductSummary(item, [r for r in revisions if r.product_id == item.id])
+        for item in await db.fetch_products(conn, enterprise_id)
+    ]
+
+
+async def product_summary(conn: Connection, actor: Actor, product_id: int) -> ProductSummary:
+    found = await product(conn, actor, product_id)
+    return ProductSummary(found, await db.fetch_revisions(conn, found.id))
 
 
 def revision_content(form: RevisionForm) -> dict[str, Any]:
@@ -136,7 +143,7 @@ def revision_content(form: RevisionForm) -> dict[str, Any]:
 
 async def create_revision(
     conn: Connection, actor: Actor, product_id: int, form: RevisionForm
-) -> Revision:
+) -> tuple[Product, Revision]:
     async with conn.transaction():
         found = await product(conn, actor, product_id)
         _owner_only(actor, found.enterprise_id)
@@ -151,7 +158,7 @@ async def create_revision(
             {"product_id": {"before": None, "after": product_id},
              "number": {"before": None, "after": created.number}},
         )  # fmt: skip
-    return created
+    return found, created
 
 
 async def revision(conn: Connection, actor: Actor, revision_id: int) -> tuple[Product, Revision]:
@@ -166,7 +173,7 @@ async def revision(conn: Connection, actor: Actor, revision_id: int) -> tuple[Pr
 
 async def update_revision(
     conn: Connection, actor: Actor, revision_id: int, version: int, form: RevisionForm
-) -> Revision:
+) -> tuple[Product, Revision]:
     """Replace a draft's content; a submitted or approved revision is read-only (409), and a
     stale `version` changes nothing (412)."""
     async with conn.transaction():
@@ -186,4 +193,4 @@ async def update_revision(
             conn, actor, "revision.update", "revision", str(revision_id),
             {"version": {"before": current.version, "after": updated.version}},
         )  # fmt: skip
-    return updated
+    return owner, updated

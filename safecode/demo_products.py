@@ -122,7 +122,7 @@ async def ensure_demo_products(
             for demo in DEMO_PRODUCTS:
                 form = ProductForm.model_validate(demo.product)
                 created = await products.create_product(conn, owner, enterprise_id, form)
-                draft = await products.create_revision(conn, owner, created.id, _revision(demo))
+                _, draft = await products.create_revision(conn, owner, created.id, _revision(demo))
                 revision_ids.append(draft.id)
             filed = await reviews.submit_registration(
                 conn, owner, enterprise_id,

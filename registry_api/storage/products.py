@@ -75,6 +75,30 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+def _product_values(fields: dict[str, Any]) -> tuple[Any, ...]:
+    """$n values of the product's columns, in PRODUCT_FIELDS order."""
+    return (
+        fields["name_zh"],
+        fields.get("name_en"),
+        fields["cas_numbers"],
+        _json(fields["components"]),
+        fields.get("un_number"),
+        fields.get("catalogue_number"),
+        fields["highly_toxic"],
+        fields["physical_form"],
+    )
+
+
+def _revision_values(content: dict[str, Any]) -> tuple[str, str | None, str]:
+    """$n values of a revision's classification, label and SDS."""
+    label = content.get("label")
+    return (
+        _json(content["classification"]),
+        None if label is None else _json(label),
+        _json(content["sds"]),
+    )
+
+
 async def insert_product(
     conn: Connection, enterprise_id: int, fields: dict[str, Any]
 ) -> Product | None:
@@ -88,14 +112,7 @@ async def insert_product(
         RETURNING {_PRODUCT}
         """,
         enterprise_id,
-        fields["name_zh"],
-        fields.get("name_en"),
-        fields["cas_numbers"],
-        _json(fields["components"]),
-        fields.get("un_number"),
-        fields.get("catalogue_number"),
-        fields["highly_toxic"],
-        fields["physical_form"],
+        *_product_values(fields),
     )
     return None if row is None else _product(row)
 
@@ -116,14 +133,7 @@ async def update_product(
         """,
         product_id,
         expected_version,
-        fields["name_zh"],
-        fields.get("name_en"),
-        fields["cas_numbers"],
-        _json(fields["components"]),
-        fields.get("un_number"),
-        fields.get("catalogue_number"),
-        fields["highly_toxic"],
-        fields["physical_form"],
+        *_product_values(fields),
     )
     return None if row is None else _product(row)
 
@@ -174,9 +184,7 @@ async def insert_revision(
         RETURNING {_REVISION}
         """,
         product_id,
-        _json(content["classification"]),
-        None if content.get("label") is None else _json(content["label"]),
-        _json(content["sds"]),
+        *_revision_values(content),
     )
     return None if row is None else _revision(row)
 
@@ -184,6 +192,19 @@ async def insert_revision(
 async def fetch_revision(conn: Connection, revision_id: int) -> Revision | None:
     row = await conn.fetchrow(f"SELECT {_REVISION} FROM revisions WHERE id = $1", revision_id)
     return None if row is None else _revision(row)
+
+
+async def fetch_enterprise_revisions(conn: Connection, enterprise_id: int) -> list[Revision]:
+    """The revisions of all the enterprise's products, by product and number."""
+    rows = await conn.fetch(
+        f"""
+        SELECT {_REVISION} FROM revisions
+        WHERE product_id IN (SELECT id FROM products WHERE enterprise_id = $1)
+        ORDER BY product_id, number
+        """,
+        enterprise_id,
+    )
+    return [_revision(row) for row in rows]
 
 
 async def fetch_revisions(conn: Connection, product_id: int) -> list[Revision]:
@@ -207,9 +228,7 @@ async def update_draft(
         """,
         revision_id,
         expected_version,
-        _json(content["classification"]),
-        None if content.get("label") is None else _json(content["label"]),
-        _json(content["sds"]),
+        *_revision_values(content),
     )
     return None if row is None else _revision(row)
 

@@ -141,7 +141,7 @@ async def _filings(
         return ProductForm.model_validate(PRODUCT | {"name_zh": name})
 
     registered = await products.create_product(conn, owner, enterprise_id, product("矩阵丙酮"))
-    first = await products.create_revision(conn, owner, registered.id, revision)
+    _, first = await products.create_revision(conn, owner, registered.id, revision)
     filed = await reviews.submit_registration(
         conn, owner, enterprise_id, RegistrationForm(kind="new", revision_ids=[first.id])
     )
@@ -152,7 +152,7 @@ async def _filings(
     assert coded.code_id is not None
 
     other = await products.create_product(conn, owner, enterprise_id, product("矩阵乙醇"))
-    draft = await products.create_revision(conn, owner, other.id, revision)
+    _, draft = await products.create_revision(conn, owner, other.id, revision)
     update = await reviews.submit_info_update(
         conn,
         owner,
