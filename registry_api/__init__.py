@@ -1,4 +1,12 @@
-"""The registry: jurisdictions, accounts, enterprises, products, reviews (JSON under /api/v1).
+"""The registry: the JSON API under /api/v1, one package per domain.
+
+The domains, lowest first: `accounts` → `jurisdictions` → `enterprises` → `products` →
+`reviews`; each imports only those before it (tests/test_layout.py checks). Shared
+plumbing at this level: `app` (the app and its error mapping), `endpoints` (the endpoint
+table assembled from the domains' rows), `openapi`, `errors`, `requests` (what handlers
+read from a request), `forms` (reading bodies, shared field types), `validators` and
+`audit`. The plumbing imports no domain, except the three at the top (`app`, `endpoints`,
+`openapi`), which put them together.
 
 Imports `codesvc` (to issue and publish codes) and nothing above it.
 """

@@ -17,11 +17,12 @@ from codesvc.bodylimit import BodyLimitMiddleware
 from codesvc.keyring import KeyRing
 from codesvc.requestlog import RequestLogMiddleware, request_id_var
 from codesvc.service import UNREACHABLE_ERRORS, ServiceConfig, health_routes, resources_lifespan
-from registry_api import views
-from registry_api.accounts import PersonalDataCipher
-from registry_api.approval import CodeDesk
+from registry_api import endpoints
+from registry_api.accounts.rules import PersonalDataCipher
 from registry_api.errors import Locked, RegistryError, Unauthenticated
 from registry_api.openapi import openapi
+from registry_api.products.codes import CodeDesk
+from registry_api.requests import PREFIX
 
 _log = logging.getLogger(__name__)
 # Filings carry SDS text; a whole SDS is far below this.
@@ -39,9 +40,9 @@ def create_app(config: ServiceConfig) -> Starlette:
     app = Starlette(
         routes=[
             *health_routes(config.pending_migrations),
-            Route(views.PREFIX, index, methods=["GET"]),
-            *views.routes(),
-            Route(f"{views.PREFIX}/openapi.json", openapi_document, methods=["GET"]),
+            Route(PREFIX, index, methods=["GET"]),
+            *endpoints.routes(),
+            Route(f"{PREFIX}/openapi.json", openapi_document, methods=["GET"]),
         ],
         middleware=[
             Middleware(RequestLogMiddleware),

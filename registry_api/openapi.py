@@ -8,7 +8,8 @@ import re
 from http import HTTPStatus
 from typing import Any
 
-from registry_api.views import ENDPOINTS, PREFIX
+from registry_api.endpoints import ENDPOINTS
+from registry_api.requests import PREFIX
 
 _ERROR_SCHEMA = {
     "type": "object",

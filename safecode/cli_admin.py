@@ -9,10 +9,9 @@ from typing import Any
 import asyncpg
 
 from codesvc.service import BACKEND_ERRORS
-from registry_api.audit import first_broken_link
+from registry_api.accounts.operations import create_national_admin
+from registry_api.audit import first_broken_link, iter_audit_entries
 from registry_api.errors import RegistryError
-from registry_api.services import create_national_admin
-from registry_api.storage import iter_audit_entries
 from registry_api.validators import InvalidValue, mobile_number
 from safecode.embedded import embedded_database
 from safecode.errors import CommandError

@@ -100,20 +100,24 @@ async def ensure_demo_registry(database_url: str, *, master_key: bytes) -> bool:
     Every account's password is `DEMO_PASSWORD`, with no forced change: for trying the
     product on a laptop, never for a real database.
     """
-    from registry_api import enterprises, services, storage
-    from registry_api.accounts import PersonalDataCipher, hash_password
-    from registry_api.forms import EnterpriseApplicationForm, RegulatorForm
+    from registry_api.accounts import operations as accounts
+    from registry_api.accounts.forms import RegulatorForm
+    from registry_api.accounts.rules import PersonalDataCipher, hash_password
+    from registry_api.accounts.storage import fetch_account_by_mobile
+    from registry_api.enterprises import operations as enterprises
+    from registry_api.enterprises.forms import EnterpriseApplicationForm
+    from registry_api.jurisdictions.operations import create_park
 
     conn = await asyncpg.connect(database_url)
     try:
-        if await storage.fetch_account_by_mobile(conn, "13800000000") is not None:
+        if await fetch_account_by_mobile(conn, "13800000000") is not None:
             return False
         async with conn.transaction():
-            national, _ = await services.create_national_admin(
+            national, _ = await accounts.create_national_admin(
                 conn, mobile="13800000000", name="国家管理员", work_unit="中华人民共和国应急管理部"
             )
-            actors = {"national": await _demo_actor(conn, national)}
-            await services.create_park(conn, actors["national"], "140105", "太原化工园区")
+            actors = {"national": await accounts.acting_as(conn, national)}
+            await create_park(conn, actors["national"], "140105", "太原化工园区")
             cipher = PersonalDataCipher(master_key)
             creators = {
                 "province": "national",
@@ -126,9 +130,9 @@ async def ensure_demo_registry(database_url: str, *, master_key: bytes) -> bool:
                 fields = dict(zip(_REGULATOR_FIELDS, row, strict=True))
                 form = RegulatorForm.model_validate(fields)
                 creator = actors[level] if role != "admin" else actors[creators[level]]
-                created = await services.create_regulator(conn, creator, form, cipher)
+                created = await accounts.create_regulator(conn, creator, form, cipher)
                 if role == "admin":
-                    actors[level] = await _demo_actor(conn, created.account)
+                    actors[level] = await accounts.acting_as(conn, created.account)
             for uscc, name, industry, mobile in DEMO_ENTERPRISES:
                 application = await enterprises.apply(
                     conn,
@@ -153,10 +157,3 @@ async def ensure_demo_registry(database_url: str, *, master_key: bytes) -> bool:
         return True
     finally:
         await conn.close()
-
-
-async def _demo_actor(conn: Any, account: Any) -> Any:
-    from registry_api import services, storage
-
-    unit = await storage.fetch_jurisdiction(conn, account.jurisdiction_id)
-    return services.Actor(account, unit)

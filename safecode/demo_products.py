@@ -15,9 +15,14 @@ from codesvc.codes import scan_url
 from codesvc.issuance import find_code
 from codesvc.keyring import KeyRing
 from codesvc.records import SDS_TITLES
-from registry_api import approval, products, reviews, services, storage
-from registry_api.forms import ProductForm, RegistrationForm, RevisionForm
-from registry_api.storage import products as products_db
+from registry_api.accounts.operations import Actor, acting_as
+from registry_api.accounts.storage import fetch_account_by_mobile
+from registry_api.products import operations as products
+from registry_api.products import storage as products_db
+from registry_api.products.codes import CodeDesk
+from registry_api.products.forms import ProductForm, RevisionForm
+from registry_api.reviews import operations as reviews
+from registry_api.reviews.forms import RegistrationForm
 from safecode.demo import ACETONE_CLASSIFICATION, DEMO_ENTERPRISES
 
 _OWNER_MOBILE = DEMO_ENTERPRISES[0][3]
@@ -111,7 +116,7 @@ async def ensure_demo_products(
 ) -> list[tuple[str, str]]:
     """(product name, scan URL) of the demo products, filing and approving them the first
     time. Needs `ensure_demo_registry` to have run."""
-    desk = approval.CodeDesk(KeyRing(master_key), public_base_url, province)
+    desk = CodeDesk(KeyRing(master_key), public_base_url, province)
     conn = await asyncpg.connect(database_url)
     try:
         owner = await _actor(conn, _OWNER_MOBILE)
@@ -141,10 +146,7 @@ async def ensure_demo_products(
         await conn.close()
 
 
-async def _actor(conn: Any, mobile: str) -> services.Actor:
-    account = await storage.fetch_account_by_mobile(conn, mobile)
+async def _actor(conn: Any, mobile: str) -> Actor:
+    account = await fetch_account_by_mobile(conn, mobile)
     assert account is not None, f"demo account {mobile} is missing: load the demo registry first"
-    unit = None
-    if account.jurisdiction_id is not None:
-        unit = await storage.fetch_jurisdiction(conn, account.jurisdiction_id)
-    return services.Actor(account, unit)
+    return await acting_as(conn, account)

@@ -60,3 +60,58 @@ def test_the_pure_packages_do_no_io(package: str) -> None:
         for path in _modules(package)
     }
     assert {path: bad for path, bad in offending.items() if bad} == {}
+
+
+# Inside the registry: its domains, highest first; each may import only those after it.
+REGISTRY_DOMAINS = ["reviews", "products", "enterprises", "jurisdictions", "accounts"]
+# The plumbing that puts the domains together, above all of them.
+REGISTRY_TOP = {"app", "endpoints", "openapi"}
+
+
+def _registry_part(path: Path) -> str:
+    """The domain a registry module belongs to, or the name of a plumbing module."""
+    return path.relative_to(ROOT / "registry_api").parts[0].removesuffix(".py")
+
+
+def _registry_imports(path: Path) -> set[str]:
+    """The registry's domains and plumbing modules a module imports (absolute imports)."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            parts = node.module.split(".")
+            if parts[0] != "registry_api":
+                continue
+            if len(parts) > 1:
+                found.add(parts[1])
+            else:  # from registry_api import x
+                found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.Import):
+            found.update(
+                alias.name.split(".")[1]
+                for alias in node.names
+                if alias.name.startswith("registry_api.")
+            )
+    return found
+
+
+def test_the_registry_domains_import_downwards_only() -> None:
+    allowed = {domain: set(REGISTRY_DOMAINS[i + 1 :]) for i, domain in enumerate(REGISTRY_DOMAINS)}
+    offending = {}
+    for path in _modules("registry_api"):
+        part = _registry_part(path)
+        if part in REGISTRY_TOP:
+            continue
+        imported = _registry_imports(path) & set(REGISTRY_DOMAINS)
+        # Plumbing (errors, requests, forms, validators, audit) imports no domain at all.
+        bad = imported - allowed.get(part, set()) - {part}
+        if bad:
+            offending[str(path.relative_to(ROOT))] = sorted(bad)
+    assert offending == {}
+
+
+def test_every_registry_module_is_in_a_domain_or_named_plumbing() -> None:
+    plumbing = {"__init__", "errors", "requests", "forms", "validators", "audit"} | REGISTRY_TOP
+    parts = {_registry_part(path) for path in _modules("registry_api")}
+    # data/ holds the scripts that built the reference data, not part of the app.
+    assert parts - {"data"} == set(REGISTRY_DOMAINS) | plumbing

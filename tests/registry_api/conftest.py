@@ -8,7 +8,7 @@ import asyncpg
 import httpx
 import pytest
 
-from registry_api.services import create_national_admin
+from registry_api.accounts.operations import create_national_admin
 
 API = "/api/v1"
 GOOD_PASSWORD = "Chemicals-Safe-2026"

@@ -9,7 +9,7 @@ import asyncpg
 import httpx
 import pytest
 
-from registry_api.services import create_national_admin
+from registry_api.accounts.operations import create_national_admin
 from safecode.embedded import ServiceUrls
 from tests.conftest import run_cli
 

@@ -21,17 +21,20 @@ import pytest
 from codesvc.codes import group_code_id
 from codesvc.keyring import KeyRing
 from codesvc.storage import Connection
-from registry_api import approval, enterprises, products, reviews, storage, views
-from registry_api.accounts import Level, Role, hash_password
-from registry_api.forms import (
-    EnterpriseApplicationForm,
-    InfoUpdateForm,
-    ProductForm,
-    RegistrationForm,
-    RevisionForm,
-)
-from registry_api.services import Actor
-from registry_api.storage import products as products_db
+from registry_api.accounts import storage as accounts_db
+from registry_api.accounts.operations import Actor, acting_as
+from registry_api.accounts.rules import Level, Role, hash_password
+from registry_api.endpoints import ENDPOINTS
+from registry_api.enterprises import operations as enterprises
+from registry_api.enterprises.forms import EnterpriseApplicationForm
+from registry_api.jurisdictions.storage import insert_park
+from registry_api.products import operations as products
+from registry_api.products import storage as products_db
+from registry_api.products.codes import CodeDesk
+from registry_api.products.forms import ProductForm, RevisionForm
+from registry_api.requests import PREFIX, Endpoint
+from registry_api.reviews import operations as reviews
+from registry_api.reviews.forms import InfoUpdateForm, RegistrationForm
 from safecode.master_key import load_master_key
 from safecode.settings import Settings
 
@@ -90,21 +93,14 @@ class Caller:
 
 async def _regulator(
     conn: Connection, mobile: str, role: Role, level: Level, unit: str, password_hash: str
-) -> storage.Account:
-    account = await storage.insert_regulator(
+) -> accounts_db.Account:
+    account = await accounts_db.insert_regulator(
         conn, mobile=mobile, name="测试", password_hash=password_hash, role=role, level=level,
         jurisdiction_id=unit, work_unit="测试单位全称", position=None, office_phone=None,
         resident_id_sealed=None, resident_id_masked=None, remark=None, created_by=None,
     )  # fmt: skip
     assert account is not None
     return account
-
-
-async def _actor(conn: Connection, account: storage.Account) -> Actor:
-    unit = None
-    if account.jurisdiction_id is not None:
-        unit = await storage.fetch_jurisdiction(conn, account.jurisdiction_id)
-    return Actor(account, unit)
 
 
 async def _enterprise_and_application(
@@ -129,7 +125,7 @@ async def _filings(
     conn: Connection,
     approved: enterprises.Approved,
     deciders: tuple[Actor, Actor],
-    desk: approval.CodeDesk,
+    desk: CodeDesk,
 ) -> tuple[int, int, int, str]:
     """A product registered through both approvals (so it has a code, and the enterprise a
     certificate), a complete draft of a second product, and a record update under review."""
@@ -168,14 +164,12 @@ async def world(
 ) -> tuple[list[Caller], Resources, Resources]:
     password_hash = hash_password(PASSWORD)
     # The desk the app approves with, so the fixture's codes are the app's own.
-    desk = approval.CodeDesk(
-        KeyRing(load_master_key(settings)), settings.public_base_url, settings.province
-    )
+    desk = CodeDesk(KeyRing(load_master_key(settings)), settings.public_base_url, settings.province)
     async with pool.acquire() as conn:
-        park = await storage.fetch_jurisdiction(conn, INSIDE_COUNTY)
-        assert park is not None
-        await storage.insert_park(conn, park, "矩阵园区")
-        accounts: dict[tuple[Level, Role], storage.Account] = {}
+        county = await accounts_db.fetch_jurisdiction(conn, INSIDE_COUNTY)
+        assert county is not None
+        await insert_park(conn, county, "矩阵园区")
+        accounts: dict[tuple[Level, Role], accounts_db.Account] = {}
         mobile = 13911000000
         for level, unit in CALLER_UNITS:
             for role in Role:
@@ -193,18 +187,18 @@ async def world(
         target = await _regulator(
             conn, "13911999999", Role.VIEWER, Level.COUNTY, INSIDE_COUNTY, password_hash
         )
-        national = await _actor(conn, accounts[Level.NATIONAL, Role.ADMIN])
+        national = await acting_as(conn, accounts[Level.NATIONAL, Role.ADMIN])
 
         inside_enterprise, inside_application = await _enterprise_and_application(
             conn,
-            await _actor(conn, accounts[Level.COUNTY, Role.ADMIN]),
+            await acting_as(conn, accounts[Level.COUNTY, Role.ADMIN]),
             INSIDE_COUNTY,
             ("91350100M000100Y43", "91140105MA0GRKQ5XN"),
             "13722000001",
         )
         outside_enterprise, outside_application = await _enterprise_and_application(
             conn,
-            await _actor(conn, outside_admin),
+            await acting_as(conn, outside_admin),
             OUTSIDE_COUNTY,
             ("91140100MA0K7J8A8W", "91150102MA0AAAA1X7"),
             "13722000002",
@@ -217,7 +211,7 @@ async def world(
             *await _filings(
                 conn,
                 inside_enterprise,
-                (await _actor(conn, accounts[Level.PROVINCE, Role.ADMIN]), national),
+                (await acting_as(conn, accounts[Level.PROVINCE, Role.ADMIN]), national),
                 desk,
             ),
         )
@@ -227,7 +221,7 @@ async def world(
             outside_application,
             outside_enterprise.enterprise.id,
             *await _filings(
-                conn, outside_enterprise, (await _actor(conn, outside_province), national), desk
+                conn, outside_enterprise, (await acting_as(conn, outside_province), national), desk
             ),
         )
         await conn.execute(
@@ -290,7 +284,7 @@ def _path(template: str, resources: Resources) -> str:
         assert name in known, f"the matrix does not know what {{{name}}} names: add it here"
         return known[name]
 
-    return views.PREFIX + re.sub(r"\{(\w+)\}", value, template)
+    return PREFIX + re.sub(r"\{(\w+)\}", value, template)
 
 
 # Valid bodies, so that an in-scope caller gets past validation and only scope, role and
@@ -376,7 +370,7 @@ STATE_ANSWERS = {
 LAST = {("POST", "/enterprises/{enterprise_id}/info-updates")}
 
 
-def _in_call_order(endpoints: Iterable[views.Endpoint]) -> list[views.Endpoint]:
+def _in_call_order(endpoints: Iterable[Endpoint]) -> list[Endpoint]:
     return sorted(endpoints, key=lambda e: (e.method, e.path) in LAST)
 
 
@@ -393,7 +387,7 @@ def _in_scope(caller: Caller, template: str, where: str) -> bool:
     return _covers(caller, RESOURCE_PATHS[where])
 
 
-def _expected_inside(endpoint: views.Endpoint, caller: Caller, status: int) -> bool:
+def _expected_inside(endpoint: Endpoint, caller: Caller, status: int) -> bool:
     """Whether `status` is a right answer to a caller in scope."""
     key = (endpoint.method, endpoint.path)
     if key in MAY and not MAY[key](caller):
@@ -411,7 +405,7 @@ async def test_every_route_every_role_every_level_in_and_out_of_scope(
 ) -> None:
     callers, inside, outside = world
     checked = 0
-    for endpoint in _in_call_order(views.ENDPOINTS):
+    for endpoint in _in_call_order(ENDPOINTS):
         if endpoint.public or "{" not in endpoint.path:
             continue
         key = (endpoint.method, endpoint.path)

@@ -10,10 +10,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from registry_api import enterprises, storage, views
-from registry_api.accounts import Level, Role, hash_password
-from registry_api.forms import EnterpriseApplicationForm
-from registry_api.services import Actor, create_national_admin
+from registry_api.accounts import storage as accounts_db
+from registry_api.accounts.operations import acting_as, create_national_admin
+from registry_api.accounts.rules import Level, Role, hash_password
+from registry_api.endpoints import ENDPOINTS
+from registry_api.enterprises import operations as enterprises
+from registry_api.enterprises.forms import EnterpriseApplicationForm
+from registry_api.requests import PREFIX, Endpoint
 from tests.registry_api.conftest import GOOD_PASSWORD, Signed, sign_in
 
 _JSON = st.recursive(
@@ -35,9 +38,7 @@ _FIELDS = st.sampled_from(
      "changes", "resubmission_of"]
 )  # fmt: skip
 _BODIES = _JSON | st.dictionaries(_FIELDS, _JSON, max_size=8)
-_WRITES = [
-    e for e in views.ENDPOINTS if e.method in ("POST", "PATCH", "PUT") and e.body is not None
-]
+_WRITES = [e for e in ENDPOINTS if e.method in ("POST", "PATCH", "PUT") and e.body is not None]
 
 
 @settings(
@@ -47,9 +48,9 @@ _WRITES = [
     endpoint=st.sampled_from(_WRITES), body=_BODIES, if_match=st.sampled_from(['"1"', "x", None])
 )
 async def test_no_body_gives_a_server_error(
-    national: Signed, endpoint: views.Endpoint, body: object, if_match: str | None
+    national: Signed, endpoint: Endpoint, body: object, if_match: str | None
 ) -> None:
-    path = views.PREFIX + re.sub(
+    path = PREFIX + re.sub(
         r"\{(\w+)\}", lambda m: "140105" if m.group(1) == "jurisdiction_id" else "1", endpoint.path
     )
     headers = national.headers() | ({"If-Match": if_match} if if_match else {})
@@ -66,7 +67,7 @@ async def owner(pool: asyncpg.Pool, registry_client: httpx.AsyncClient) -> tuple
         national, _ = await create_national_admin(
             conn, mobile="13800000000", name="管理员", work_unit="中华人民共和国应急管理部"
         )
-        county = await storage.insert_regulator(
+        county = await accounts_db.insert_regulator(
             conn, mobile="13800000005", name="区管理员", password_hash=national.password_hash,
             role=Role.ADMIN, level=Level.COUNTY, jurisdiction_id="140105",
             work_unit="小店区应急管理局",
@@ -74,7 +75,7 @@ async def owner(pool: asyncpg.Pool, registry_client: httpx.AsyncClient) -> tuple
             remark=None, created_by=None,
         )  # fmt: skip
         assert county is not None
-        actor = Actor(county, await storage.fetch_jurisdiction(conn, "140105"))
+        actor = await acting_as(conn, county)
         form = EnterpriseApplicationForm.model_validate(
             {"uscc": "91350100M000100Y43", "name": "模糊测试化工有限公司", "county_id": "140105",
              "address": "测试路1号", "kinds": ["producer", "chemical"], "industry_code": "2614",
@@ -100,7 +101,7 @@ async def test_no_record_update_gives_a_server_error(
     signed, enterprise_id = owner
     current = await signed.get(f"/enterprises/{enterprise_id}")
     response = await signed.client.patch(
-        f"{views.PREFIX}/enterprises/{enterprise_id}",
+        f"{PREFIX}/enterprises/{enterprise_id}",
         json=body,
         headers=signed.headers() | {"If-Match": current.headers["etag"]},
     )

@@ -6,7 +6,7 @@ import httpx
 from openapi_spec_validator import validate
 from starlette.routing import Route
 
-from registry_api import views
+from registry_api import endpoints
 
 
 async def test_the_document_is_valid_and_matches_the_routes_both_ways(
@@ -24,7 +24,7 @@ async def test_the_document_is_valid_and_matches_the_routes_both_ways(
     }
     served = {
         (method, route.path)
-        for route in views.routes()
+        for route in endpoints.routes()
         if isinstance(route, Route)
         for method in set(route.methods or ()) - {"HEAD"}
     }

@@ -1,7 +1,8 @@
-"""The registry's operations: sign-in, accounts and units, with their rules and scope.
+"""Operations of accounts: sign-in and sessions, the actor every other operation takes,
+passwords, regulator accounts, the annex 2 roster, and the scope every domain checks.
 
 Each takes a connection and the acting account, runs in one transaction, and raises the
-registry's errors; the views only read the request and shape the answer. Out of scope
+registry's errors; handlers only read the request and shape the answer. Out of scope
 answers exactly like absent (`NotFound`).
 """
 
@@ -12,15 +13,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 from codesvc.storage import Connection
-from registry_api import storage
-from registry_api.accounts import (
+from registry_api.accounts import storage
+from registry_api.accounts.forms import RegulatorForm
+from registry_api.accounts.roster import roster_csv
+from registry_api.accounts.rules import (
     ADMINS_PER_UNIT,
     SESSION_LIFETIME,
+    Jurisdiction,
     Level,
     PersonalDataCipher,
     Role,
     creation_refused,
     hash_password,
+    levels_below,
     lockout_until,
     new_session_token,
     password_matches,
@@ -28,7 +33,7 @@ from registry_api.accounts import (
     temporary_password,
     token_digest,
 )
-from registry_api.audit import changed_fields
+from registry_api.audit import append_audit, changed_fields
 from registry_api.errors import (
     Conflict,
     Forbidden,
@@ -39,7 +44,6 @@ from registry_api.errors import (
     Unauthenticated,
     ValidationFailed,
 )
-from registry_api.forms import RegulatorForm
 from registry_api.validators import mask_resident_id
 
 _BAD_SIGN_IN = "mobile number or password is wrong"
@@ -57,7 +61,7 @@ class Actor:
     """The signed-in account and the unit it answers for."""
 
     account: storage.Account
-    unit: storage.Jurisdiction | None  # None for enterprise accounts
+    unit: Jurisdiction | None  # None for enterprise accounts
 
 
 async def sign_in(conn: Connection, mobile: str, password: str) -> Session:
@@ -113,6 +117,12 @@ async def authenticate(
         raise Unauthenticated("the session is unknown, ended or expired; sign in again")
     if account.must_change_password and not changing_password:
         raise PasswordChangeRequired("change the password first: POST /api/v1/auth/password")
+    return await acting_as(conn, account)
+
+
+async def acting_as(conn: Connection, account: storage.Account) -> Actor:
+    """The actor an account acts as. Without a session only for the server's own console
+    (demo data, the CLI) and tests; requests get theirs from `authenticate`."""
     unit = None
     if account.jurisdiction_id is not None:
         unit = await storage.fetch_jurisdiction(conn, account.jurisdiction_id)
@@ -120,6 +130,7 @@ async def authenticate(
 
 
 async def sign_out(conn: Connection, token: str) -> None:
+    """End the session of `token` (the caller has signed in with it)."""
     await storage.end_session(conn, token_digest(token))
 
 
@@ -141,7 +152,8 @@ async def change_password(conn: Connection, actor: Actor, current: str, new: str
         await audit(conn, actor, "account.password_change", "account", str(account.id), {})
 
 
-def _regulator_unit(actor: Actor) -> storage.Jurisdiction:
+def regulator_unit(actor: Actor) -> Jurisdiction:
+    """The unit of a regulator; an enterprise is told there is nothing here (404)."""
     if actor.unit is None or actor.account.role is None:
         raise NotFound("no such resource")  # enterprises see nothing of the regulators
     return actor.unit
@@ -149,36 +161,12 @@ def _regulator_unit(actor: Actor) -> storage.Jurisdiction:
 
 async def jurisdiction_in_scope(
     conn: Connection, actor: Actor, jurisdiction_id: str
-) -> storage.Jurisdiction:
-    unit = _regulator_unit(actor)
+) -> Jurisdiction:
+    unit = regulator_unit(actor)
     found = await storage.fetch_jurisdiction(conn, jurisdiction_id)
-    if found is None or not unit.unit.contains(found.unit):
+    if found is None or not unit.contains(found):
         raise NotFound(f"no jurisdiction {jurisdiction_id}")
     return found
-
-
-async def create_park(
-    conn: Connection, actor: Actor, parent_id: str, name: str
-) -> storage.Jurisdiction:
-    parent = await jurisdiction_in_scope(conn, actor, parent_id)
-    if actor.account.role is not Role.ADMIN:
-        raise Forbidden("only an admin adds chemical parks")
-    if parent.level.value not in ("county", "city"):
-        raise ValidationFailed(
-            "a chemical park belongs to a county or a city",
-            {"jurisdiction_id": f"{parent.id} is at {parent.level.value} level"},
-        )
-    async with conn.transaction():
-        park = await storage.insert_park(conn, parent, name)
-        await audit(
-            conn,
-            actor,
-            "jurisdiction.create",
-            "jurisdiction",
-            park.id,
-            changed_fields(None, {"name": park.name, "level": "park", "parent_id": parent.id}),
-        )
-    return park
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,18 +179,16 @@ class Created:
 async def create_regulator(
     conn: Connection, actor: Actor, form: RegulatorForm, cipher: PersonalDataCipher
 ) -> Created:
-    creator_unit = _regulator_unit(actor)
+    creator_unit = regulator_unit(actor)
     assert actor.account.role is not None
     async with conn.transaction():
         unit = await storage.fetch_jurisdiction(conn, form.jurisdiction_id)
-        if unit is None or not creator_unit.unit.contains(unit.unit):
+        if unit is None or not creator_unit.contains(unit):
             raise ValidationFailed(
                 "the unit is not one you manage",
                 {"jurisdiction_id": f"no jurisdiction {form.jurisdiction_id} in your scope"},
             )
-        refused = creation_refused(
-            actor.account.role, creator_unit.unit, form.role, form.level, unit.unit
-        )
+        refused = creation_refused(actor.account.role, creator_unit, form.role, form.level, unit)
         if refused is not None:
             raise Forbidden(refused)
         password = temporary_password()
@@ -240,18 +226,18 @@ async def create_regulator(
 
 
 async def account_in_scope(conn: Connection, actor: Actor, account_id: int) -> storage.Account:
-    unit = _regulator_unit(actor)
+    unit = regulator_unit(actor)
     account = await storage.fetch_account(conn, account_id)
     if account is None or account.jurisdiction_id is None:
         raise NotFound(f"no account {account_id}")
     target_unit = await storage.fetch_jurisdiction(conn, account.jurisdiction_id)
-    if target_unit is None or not unit.unit.contains(target_unit.unit):
+    if target_unit is None or not unit.contains(target_unit):
         raise NotFound(f"no account {account_id}")
     return account
 
 
 async def accounts_in_scope(conn: Connection, actor: Actor) -> list[storage.Account]:
-    return await storage.fetch_accounts_below(conn, _regulator_unit(actor).path)
+    return await storage.fetch_accounts_below(conn, regulator_unit(actor).path)
 
 
 async def reset_password(conn: Connection, actor: Actor, account_id: int) -> str:
@@ -301,6 +287,26 @@ def _admin_over(actor: Actor, target: storage.Account) -> None:
         raise Forbidden("an admin does not reset or disable its own account")
 
 
+@dataclass(frozen=True, slots=True)
+class Roster:
+    unit: Jurisdiction
+    csv: bytes
+
+
+async def export_roster(
+    conn: Connection, actor: Actor, jurisdiction_id: str, cipher: PersonalDataCipher
+) -> Roster:
+    """The annex 2 roster of a unit and everything below it, for its admins and those above.
+    Resident IDs of accounts below the exporting admin's level are shown in full
+    (real-name management), the others masked."""
+    unit = await jurisdiction_in_scope(conn, actor, jurisdiction_id)
+    if actor.account.role is not Role.ADMIN:
+        raise Forbidden("only admins export the roster")
+    rows = await storage.fetch_roster(conn, unit.path)
+    own = regulator_unit(actor)
+    return Roster(unit, roster_csv(rows, cipher, full_ids_for=levels_below(own.level)))
+
+
 async def create_national_admin(
     conn: Connection, *, mobile: str, name: str, work_unit: str
 ) -> tuple[storage.Account, str]:
@@ -309,7 +315,7 @@ async def create_national_admin(
     async with conn.transaction():
         account = await _insert_national_admin(conn, mobile, name, work_unit, password)
         if account is not None:
-            await storage.append_audit(
+            await append_audit(
                 conn,
                 actor_id=None,  # the operator at the server's console
                 action="account.create",
@@ -372,7 +378,7 @@ async def audit(
     subject_id: str,
     changes: dict[str, Any],
 ) -> None:
-    await storage.append_audit(
+    await append_audit(
         conn,
         actor_id=actor.account.id,
         action=action,

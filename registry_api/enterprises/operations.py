@@ -1,4 +1,5 @@
-"""Enterprise accounts and records: applying, approving or rejecting, reading, updating.
+"""Operations of enterprises: applying for an account, approving or rejecting, reading and
+updating the record.
 
 Anyone may apply (the public form); an admin of the enterprise's county or city decides.
 Approval creates the enterprise and its owner account in one transaction. Updates carry
@@ -11,9 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from codesvc.storage import Connection
-from registry_api import storage
-from registry_api.accounts import Level, Role, hash_password, temporary_password
-from registry_api.audit import changed_fields
+from registry_api.accounts import storage as accounts_db
+from registry_api.accounts.operations import Actor, audit, regulator_unit
+from registry_api.accounts.rules import Level, Role, hash_password, temporary_password
+from registry_api.audit import append_audit, changed_fields
+from registry_api.enterprises import storage as db
+from registry_api.enterprises.forms import EnterpriseApplicationForm, EnterpriseUpdateForm
 from registry_api.errors import (
     Conflict,
     Forbidden,
@@ -21,9 +25,6 @@ from registry_api.errors import (
     PreconditionFailed,
     ValidationFailed,
 )
-from registry_api.forms import EnterpriseApplicationForm, EnterpriseUpdateForm
-from registry_api.services import Actor, audit
-from registry_api.storage import reviews as reviews_db
 from registry_api.validators import CHEMICAL_AND_PHARMA_CLASSES
 
 _DECIDING_LEVELS = (Level.COUNTY, Level.CITY)
@@ -34,48 +35,48 @@ _REQUIRED_FIELDS = ("name", "address", "industry_code", "aging_installations")
 
 @dataclass(frozen=True, slots=True)
 class Approved:
-    enterprise: storage.Enterprise
-    owner: storage.Account
+    enterprise: db.Enterprise
+    owner: accounts_db.Account
     temporary_password: str
 
 
 async def _check_industry(
     conn: Connection, code: str, kinds: list[str], field: str = "industry_code"
 ) -> dict[str, str]:
-    if not await storage.industry_class_exists(conn, code):
+    if not await db.industry_class_exists(conn, code):
         return {field: f"{code} is not a GB/T 4754-2017 industry class"}
     if {"chemical", "pharmaceutical"} & set(kinds) and code not in CHEMICAL_AND_PHARMA_CLASSES:
         return {field: f"{code} is outside the chemical and pharmaceutical scope of annex 1"}
     return {}
 
 
-async def apply(conn: Connection, form: EnterpriseApplicationForm) -> storage.Application:
+async def apply(conn: Connection, form: EnterpriseApplicationForm) -> db.Application:
     kinds = sorted({kind.value for kind in form.kinds})
     problems = await _check_industry(conn, form.industry_code, kinds)
-    county = await storage.fetch_jurisdiction(conn, form.county_id)
+    county = await accounts_db.fetch_jurisdiction(conn, form.county_id)
     if county is None or county.level is not Level.COUNTY:
         problems["county_id"] = "must be the GB/T 2260 code of a county"
     if problems:
         raise ValidationFailed(f"{len(problems)} field(s) are not valid", problems)
     async with conn.transaction():
-        if await storage.uscc_registered(conn, form.uscc):
+        if await db.uscc_registered(conn, form.uscc):
             raise Conflict(
                 "an enterprise with this unified social credit code is registered already",
                 {"uscc": "is registered already; its account holder can sign in"},
             )
-        if await storage.mobile_taken(conn, form.contact_mobile):
+        if await accounts_db.mobile_taken(conn, form.contact_mobile):
             raise Conflict(
                 "the contact mobile is the login of another account",
                 {"contact_mobile": "is the login of another account"},
             )
         values = {**form.model_dump(), "kinds": kinds}
-        application = await storage.insert_application(conn, values)
+        application = await db.insert_application(conn, values)
         if application is None:
             raise Conflict(
                 "an application for this credit code is waiting for review",
                 {"uscc": "has an application waiting for review"},
             )
-        await storage.append_audit(
+        await append_audit(
             conn,
             actor_id=None,  # the public form
             action="enterprise_application.create",
@@ -86,23 +87,15 @@ async def apply(conn: Connection, form: EnterpriseApplicationForm) -> storage.Ap
     return application
 
 
-def _unit(actor: Actor) -> storage.Jurisdiction:
-    if actor.unit is None or actor.account.role is None:
-        raise NotFound("no such resource")
-    return actor.unit
+async def applications(conn: Connection, actor: Actor, status: str | None) -> list[db.Application]:
+    return await db.fetch_applications_below(conn, regulator_unit(actor).path, status)
 
 
-async def applications(
-    conn: Connection, actor: Actor, status: str | None
-) -> list[storage.Application]:
-    return await storage.fetch_applications_below(conn, _unit(actor).path, status)
-
-
-async def application(conn: Connection, actor: Actor, application_id: int) -> storage.Application:
-    unit = _unit(actor)
-    found = await storage.fetch_application(conn, application_id)
-    county = None if found is None else await storage.fetch_jurisdiction(conn, found.county_id)
-    if found is None or county is None or not unit.unit.contains(county.unit):
+async def application(conn: Connection, actor: Actor, application_id: int) -> db.Application:
+    unit = regulator_unit(actor)
+    found = await db.fetch_application(conn, application_id)
+    county = None if found is None else await accounts_db.fetch_jurisdiction(conn, found.county_id)
+    if found is None or county is None or not unit.contains(county):
         raise NotFound(f"no application {application_id}")
     return found
 
@@ -118,10 +111,10 @@ async def approve(conn: Connection, actor: Actor, application_id: int) -> Approv
         _may_decide(actor)
         if found.status != "pending":
             raise Conflict(f"the application was {found.status} already")
-        enterprise = await storage.insert_enterprise(conn, found)
+        enterprise = await db.insert_enterprise(conn, found)
         if enterprise is None:
             raise Conflict("an enterprise with this credit code was registered meanwhile")
-        decided = await storage.decide_application(
+        decided = await db.decide_application(
             conn,
             application_id,
             status="approved",
@@ -132,7 +125,7 @@ async def approve(conn: Connection, actor: Actor, application_id: int) -> Approv
         if decided is None:
             raise Conflict("the application was decided meanwhile")
         password = temporary_password()
-        owner = await storage.insert_enterprise_owner(
+        owner = await accounts_db.insert_enterprise_owner(
             conn,
             mobile=found.contact_mobile,
             name=found.contact_name,
@@ -156,11 +149,11 @@ async def approve(conn: Connection, actor: Actor, application_id: int) -> Approv
 
 async def reject(
     conn: Connection, actor: Actor, application_id: int, reason: str
-) -> storage.Application:
+) -> db.Application:
     async with conn.transaction():
         found = await application(conn, actor, application_id)
         _may_decide(actor)
-        decided = await storage.decide_application(
+        decided = await db.decide_application(
             conn,
             application_id,
             status="rejected",
@@ -178,37 +171,37 @@ async def reject(
     return decided
 
 
-async def enterprise(conn: Connection, actor: Actor, enterprise_id: int) -> storage.Enterprise:
+async def enterprise(conn: Connection, actor: Actor, enterprise_id: int) -> db.Enterprise:
     """A regulator sees the enterprises of its unit and below; an enterprise sees itself."""
-    found = await storage.fetch_enterprise(conn, enterprise_id)
+    found = await db.fetch_enterprise(conn, enterprise_id)
     if found is None:
         raise NotFound(f"no enterprise {enterprise_id}")
     if actor.account.kind == "enterprise":
         if actor.account.enterprise_id != enterprise_id:
             raise NotFound(f"no enterprise {enterprise_id}")
         return found
-    county = await storage.fetch_jurisdiction(conn, found.county_id)
-    if county is None or not _unit(actor).unit.contains(county.unit):
+    county = await accounts_db.fetch_jurisdiction(conn, found.county_id)
+    if county is None or not regulator_unit(actor).contains(county):
         raise NotFound(f"no enterprise {enterprise_id}")
     return found
 
 
 async def update(
     conn: Connection, actor: Actor, enterprise_id: int, version: int, form: EnterpriseUpdateForm
-) -> storage.Enterprise:
+) -> db.Enterprise:
     """The enterprise changes its own record; a stale `version` changes nothing (412)."""
     async with conn.transaction():
         current = await enterprise(conn, actor, enterprise_id)
         if actor.account.kind != "enterprise":
             raise Forbidden("an enterprise keeps its own record; regulators review changes")
-        if await reviews_db.fetch_valid_certificate(conn, enterprise_id) is not None:
+        if await db.holds_valid_certificate(conn, enterprise_id):
             raise Conflict(
                 "a registered enterprise changes its record through review: "
                 f"POST {INFO_UPDATES_PATH.format(enterprise_id=enterprise_id)}"
             )
         changes = form.model_dump(exclude_unset=True, mode="json")
         await check_changes(conn, current, changes)
-        updated = await storage.update_enterprise(conn, enterprise_id, version, changes)
+        updated = await db.update_enterprise(conn, enterprise_id, version, changes)
         if updated is None:
             raise PreconditionFailed(
                 f"the record changed since version {version}; read it again and redo the change"
@@ -220,9 +213,7 @@ async def update(
     return updated
 
 
-async def check_changes(
-    conn: Connection, current: storage.Enterprise, changes: dict[str, Any]
-) -> None:
+async def check_changes(conn: Connection, current: db.Enterprise, changes: dict[str, Any]) -> None:
     """Raise `ValidationFailed` naming every change the record cannot take."""
     problems: dict[str, str] = {
         name: "cannot be emptied" + (" (send [] for none)" if name == "aging_installations" else "")
@@ -232,8 +223,8 @@ async def check_changes(
     if changes.get("industry_code") is not None:
         problems |= await _check_industry(conn, changes["industry_code"], current.kinds)
     if changes.get("park_id") is not None:
-        park = await storage.fetch_jurisdiction(conn, changes["park_id"])
-        county = await storage.fetch_jurisdiction(conn, current.county_id)
+        park = await accounts_db.fetch_jurisdiction(conn, changes["park_id"])
+        county = await accounts_db.fetch_jurisdiction(conn, current.county_id)
         if park is None or county is None or park.parent_id not in (county.id, county.parent_id):
             problems["park_id"] = "must be a chemical park of the enterprise's county or city"
     if not changes:
@@ -242,7 +233,7 @@ async def check_changes(
         raise ValidationFailed(f"{len(problems)} field(s) are not valid", problems)
 
 
-def enterprise_fields(record: storage.Enterprise) -> dict[str, Any]:
+def enterprise_fields(record: db.Enterprise) -> dict[str, Any]:
     return {
         "uscc": record.uscc,
         "name": record.name,

@@ -1,5 +1,6 @@
-"""The GHS endpoints: the hazard classes an enterprise can classify under, and the label
-elements its classification calls for, checked against the label it has (一书一签)."""
+"""The GHS endpoints, and their rows of the endpoint table: the hazard classes an enterprise
+can classify under, and the label elements its classification calls for, checked against
+the label it has (一书一签). Public: no sign-in."""
 
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ from ghs.derivation import (
 )
 from ghs.reference import Reference, reference
 from registry_api.errors import ValidationFailed
-from registry_api.forms import DeriveForm, read_form
+from registry_api.forms import read_form
+from registry_api.products.forms import DeriveForm
+from registry_api.requests import Endpoint
 
 
 async def hazard_classes(request: Request) -> Response:
@@ -94,3 +97,13 @@ def derivation_json(derived: DerivedLabel, ref: Reference) -> dict[str, Any]:
         "omitted": [{"code": o.code, "rule": o.rule} for o in derived.omitted],
         "label": label_elements(derived, ref),
     }
+
+
+ENDPOINTS: tuple[Endpoint, ...] = (
+    Endpoint("GET", "/ghs/hazard-classes", hazard_classes,
+             "GHS hazard classes and categories with their label elements (public)",
+             public=True),
+    Endpoint("POST", "/ghs/derive", derive,
+             "Label elements of a GHS classification, each with its rule; with `label`, "
+             "whether that label conforms (public)", DeriveForm, (200, 422), public=True),
+)  # fmt: skip

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from registry_api.accounts import Level, Role
+from registry_api.accounts.rules import Level, Role
 
 CERTIFICATE_YEARS = 3
 RENEWAL_WINDOW_MONTHS = 3  # a certificate may be renewed from this long before it expires

@@ -1,4 +1,4 @@
-"""Who may do what, and the rules for passwords and sign-in: pure functions.
+"""Who may do what, where, and the rules for passwords and sign-in: pure functions.
 
 Annex 2 of the source document: three regulator roles (admin 系统管理员, reviewer
 信息审核员, viewer 一般用户) at five levels. An admin creates accounts of any role at its
@@ -66,20 +66,22 @@ _hasher = PasswordHasher()  # argon2id, 64 MiB, 3 passes
 
 
 @dataclass(frozen=True, slots=True)
-class Unit:
-    """A jurisdiction as the rules see it."""
+class Jurisdiction:
+    """A unit of the GB/T 2260 tree (or a chemical park): what an account answers for, and
+    what scope is measured in. `path` runs from the nation down, `000000/140000/140100`."""
 
     id: str
+    name: str
     level: Level
     parent_id: str | None
     path: str
 
-    def contains(self, other: Unit) -> bool:
+    def contains(self, other: Jurisdiction) -> bool:
         return other.path == self.path or other.path.startswith(self.path + "/")
 
 
 def creation_refused(
-    creator_role: Role, creator_unit: Unit, role: Role, level: Level, unit: Unit
+    creator_role: Role, creator_unit: Jurisdiction, role: Role, level: Level, unit: Jurisdiction
 ) -> str | None:
     """Why an account with this creator may not create (role, level, unit); None if it may."""
     if creator_role is not Role.ADMIN:

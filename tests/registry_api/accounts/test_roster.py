@@ -7,7 +7,7 @@ import io
 
 import httpx
 
-from registry_api.roster import COLUMNS
+from registry_api.accounts.roster import COLUMNS
 from tests.registry_api.conftest import API, Signed, create_account, regulator
 
 

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from registry_api.accounts import Level, Role
-from registry_api.pipelines import (
+from registry_api.accounts.rules import Level, Role
+from registry_api.reviews.pipelines import (
     PIPELINES,
     Pipeline,
     add_months,

@@ -1,4 +1,5 @@
-"""Products of an enterprise and their SDS and label revisions.
+"""Operations of products: an enterprise's products, their SDS and label revisions, and
+their codes for printing.
 
 An enterprise keeps its products; each has one code (issued when its first revision is
 approved) and a series of revisions: at most one in the works (a draft the enterprise
@@ -13,14 +14,15 @@ from typing import Any
 
 import asyncpg
 
+from codesvc.issuance import IssuedCode, find_code, find_codes
 from codesvc.storage import Connection
-from registry_api import enterprises
+from registry_api.accounts.operations import Actor, audit
 from registry_api.audit import changed_fields
+from registry_api.enterprises import operations as enterprises
 from registry_api.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed
-from registry_api.forms import ProductForm, RevisionForm
-from registry_api.services import Actor, audit
-from registry_api.storage import products as db
-from registry_api.storage.products import Product, Revision
+from registry_api.products import storage as db
+from registry_api.products.forms import ProductForm, RevisionForm
+from registry_api.products.storage import Product, Revision
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +78,7 @@ def _check_identity(form: ProductForm) -> None:
 
 async def update_product(
     conn: Connection, actor: Actor, product_id: int, version: int, form: ProductForm
-) -> Product:
+) -> ProductSummary:
     """Correct a product's details; scans show them from its next approved revision on (the
     published record changes only by approval). A stale `version` changes nothing (412)."""
     async with conn.transaction():
@@ -101,7 +103,7 @@ async def update_product(
             conn, actor, "product.update", "product", str(product_id),
             changed_fields(before, {name: getattr(updated, name) for name in db.PRODUCT_FIELDS}),
         )  # fmt: skip
-    return updated
+        return ProductSummary(updated, await db.fetch_revisions(conn, product_id))
 
 
 async def product(conn: Connection, actor: Actor, product_id: int) -> Product:
@@ -194,3 +196,21 @@ async def update_revision(
             {"version": {"before": current.version, "after": updated.version}},
         )  # fmt: skip
     return owner, updated
+
+
+async def product_code(conn: Connection, actor: Actor, product_id: int) -> IssuedCode:
+    """The code of a product the actor may see, for its QR (404 until its first approval)."""
+    found = await product(conn, actor, product_id)
+    if found.code_id is None:
+        raise NotFound("the product has no code yet: it gets one on its first approval")
+    return await find_code(conn, found.code_id)
+
+
+async def enterprise_codes(conn: Connection, actor: Actor, enterprise_id: int) -> list[IssuedCode]:
+    """The codes of the enterprise's products, in the products' order, for a print sheet."""
+    summaries = await products_of(conn, actor, enterprise_id)
+    code_ids = [s.product.code_id for s in summaries if s.product.code_id]
+    if not code_ids:
+        raise NotFound("the enterprise has no codes yet: products get them on approval")
+    found = {c.code.code_id: c for c in await find_codes(conn, code_ids)}
+    return [found[code_id] for code_id in code_ids]

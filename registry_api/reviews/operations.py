@@ -1,6 +1,6 @@
-"""Submissions and their review: registration (new, change, renewal), updates of registered
-enterprises, deregistration. The steps are `pipelines.PIPELINES`; this module files,
-lists and decides; a final approval is carried out by `approval.carry_out` in the
+"""Operations of reviews: filing registrations (new, change, renewal), updates of registered
+enterprises and deregistrations; the queue; decisions. The steps are
+`pipelines.PIPELINES`; a final approval is carried out by `approval.carry_out` in the
 decision's transaction.
 
 A rejection closes the submission with its reason and returns the revisions to the
@@ -13,14 +13,19 @@ from datetime import date
 from typing import Any
 
 from codesvc.storage import Connection
-from registry_api import enterprises, storage
-from registry_api.accounts import Role
-from registry_api.approval import CodeDesk, carry_out
+from registry_api.accounts.operations import Actor, audit
+from registry_api.accounts.rules import Jurisdiction, Role
 from registry_api.audit import changed_fields
+from registry_api.enterprises import operations as enterprises
+from registry_api.enterprises import storage as enterprises_db
 from registry_api.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from registry_api.filings import revision_problems
-from registry_api.forms import DeregistrationForm, InfoUpdateForm, RegistrationForm
-from registry_api.pipelines import (
+from registry_api.products import storage as products_db
+from registry_api.products.codes import CodeDesk
+from registry_api.products.filings import revision_problems
+from registry_api.reviews import storage as db
+from registry_api.reviews.approval import carry_out
+from registry_api.reviews.forms import DeregistrationForm, InfoUpdateForm, RegistrationForm
+from registry_api.reviews.pipelines import (
     Pipeline,
     RegistrationKind,
     is_final,
@@ -29,10 +34,10 @@ from registry_api.pipelines import (
     step_of,
     steps_for_level,
 )
-from registry_api.services import Actor, audit
-from registry_api.storage import products as products_db
-from registry_api.storage import reviews as db
-from registry_api.storage.reviews import Certificate, Decision, Submission
+from registry_api.reviews.storage import Certificate, Decision, Submission
+
+# A submission with every decision taken on it, in step order.
+Reviewed = tuple[Submission, list[Decision]]
 
 
 async def _resubmission(
@@ -206,19 +211,20 @@ async def submit_deregistration(
         )  # fmt: skip
 
 
-def _regulator(actor: Actor) -> storage.Jurisdiction:
+def _regulator(actor: Actor) -> Jurisdiction:
     if actor.unit is None or actor.account.role is None:
         raise Forbidden("regulators review submissions; an enterprise sees its own")
     return actor.unit
 
 
-async def queue(conn: Connection, actor: Actor) -> list[Submission]:
+async def queue(conn: Connection, actor: Actor) -> list[Reviewed]:
     """What waits for the actor: submissions at a step of its level, inside its unit."""
     unit = _regulator(actor)
     if actor.account.role not in (Role.ADMIN, Role.REVIEWER):
         raise Forbidden("viewers do not review; admins and reviewers do")
     steps = [(pipeline.value, index) for pipeline, index in steps_for_level(unit.level)]
-    return await db.fetch_waiting(conn, steps, unit.path) if steps else []
+    waiting = await db.fetch_waiting(conn, steps, unit.path) if steps else []
+    return await with_decisions(conn, waiting)
 
 
 async def submission(conn: Connection, actor: Actor, submission_id: int) -> Submission:
@@ -235,18 +241,19 @@ async def submission(conn: Connection, actor: Actor, submission_id: int) -> Subm
     return found
 
 
-async def history(
-    conn: Connection, actor: Actor, enterprise_id: int
-) -> list[tuple[Submission, list[Decision]]]:
+async def submission_with_decisions(conn: Connection, actor: Actor, submission_id: int) -> Reviewed:
+    [reviewed] = await with_decisions(conn, [await submission(conn, actor, submission_id)])
+    return reviewed
+
+
+async def history(conn: Connection, actor: Actor, enterprise_id: int) -> list[Reviewed]:
     """The enterprise's submissions, newest first, each with its decisions and reasons."""
     await enterprises.enterprise(conn, actor, enterprise_id)
     submissions = await db.fetch_enterprise_submissions(conn, enterprise_id)
     return await with_decisions(conn, submissions)
 
 
-async def with_decisions(
-    conn: Connection, submissions: list[Submission]
-) -> list[tuple[Submission, list[Decision]]]:
+async def with_decisions(conn: Connection, submissions: list[Submission]) -> list[Reviewed]:
     decisions = await db.fetch_decisions(conn, [s.id for s in submissions])
     return [(s, [d for d in decisions if d.submission_id == s.id]) for s in submissions]
 
@@ -259,7 +266,7 @@ async def decide(
     approve: bool,
     reason: str | None,
     desk: CodeDesk,
-) -> Submission:
+) -> Reviewed:
     """Approve or reject the step the submission waits at. Of two deciding at once, one
     wins and the other gets 409; the final approval carries the submission out."""
     async with conn.transaction():
@@ -276,7 +283,7 @@ async def decide(
                 raise Conflict("the step was decided already; the submission has moved on")
             raise Forbidden(f"the step waiting is {step_of(pipeline, found.step).name}")
         if approve and pipeline is not Pipeline.DEREGISTRATION:
-            owner = await storage.fetch_enterprise(conn, found.enterprise_id)
+            owner = await enterprises_db.fetch_enterprise(conn, found.enterprise_id)
             if owner is None or owner.status != "active":
                 raise Conflict("the enterprise is deregistered: reject the submission instead")
         final = is_final(pipeline, found.step)
@@ -299,8 +306,9 @@ async def decide(
              "reason": {"before": None, "after": reason}},
         )  # fmt: skip
         after = await db.fetch_submission(conn, submission_id)
-    assert after is not None
-    return after
+        assert after is not None
+        [reviewed] = await with_decisions(conn, [after])
+    return reviewed
 
 
 async def expiring_certificates(conn: Connection, actor: Actor, days: int) -> list[Certificate]:

@@ -279,13 +279,3 @@ async def fetch_expiring(conn: Connection, path: str, until: date) -> list[Certi
         until,
     )
     return [Certificate(**dict(row)) for row in rows]
-
-
-async def set_enterprise_deregistered(conn: Connection, enterprise_id: int) -> None:
-    await conn.execute(
-        """
-        UPDATE enterprises SET status = 'deregistered', version = version + 1, updated_at = now()
-        WHERE id = $1
-        """,
-        enterprise_id,
-    )

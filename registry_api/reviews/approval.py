@@ -13,38 +13,27 @@ All of it in the caller's transaction, and audited.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 
 from codesvc.errors import CodeStateError
-from codesvc.issuance import CodeStatus, change_code_status, issue_code
-from codesvc.keyring import KeyRing
-from codesvc.publishing import publish
+from codesvc.issuance import CodeStatus, change_code_status
 from codesvc.storage import Connection
-from registry_api import enterprises, storage
-from registry_api.accounts import Role
+from registry_api.accounts.operations import Actor, audit
+from registry_api.accounts.rules import Role
 from registry_api.audit import changed_fields
+from registry_api.enterprises import operations as enterprises
+from registry_api.enterprises import storage as enterprises_db
 from registry_api.errors import Conflict, Forbidden, NotFound
-from registry_api.filings import public_record
-from registry_api.pipelines import (
+from registry_api.products import storage as products_db
+from registry_api.products.codes import CodeDesk, publish_revision
+from registry_api.reviews import storage as db
+from registry_api.reviews.pipelines import (
     Pipeline,
     RegistrationKind,
     certificate_expiry,
     certificate_number,
 )
-from registry_api.services import Actor, audit
-from registry_api.storage import products as products_db
-from registry_api.storage import reviews as db
-from registry_api.storage.reviews import Submission
-
-
-@dataclass(frozen=True, slots=True)
-class CodeDesk:
-    """What approving needs to issue and publish codes."""
-
-    keyring: KeyRing
-    public_base_url: str
-    province: str
+from registry_api.reviews.storage import Submission
 
 
 def _submitter(actor: Actor) -> str:
@@ -55,7 +44,7 @@ async def carry_out(conn: Connection, actor: Actor, found: Submission, desk: Cod
     today = date.today()
     if found.pipeline == Pipeline.REGISTRATION:
         for revision_id in found.revision_ids:
-            await _publish_revision(conn, revision_id, today, desk)
+            await publish_revision(conn, revision_id, today, desk)
         if found.kind in (RegistrationKind.NEW, RegistrationKind.RENEWAL):
             certificate = await db.issue_certificate(
                 conn, enterprise_id=found.enterprise_id, submission_id=found.id,
@@ -68,10 +57,10 @@ async def carry_out(conn: Connection, actor: Actor, found: Submission, desk: Cod
                                       "expires_on": certificate.expires_on.isoformat()}),
             )  # fmt: skip
     elif found.pipeline == Pipeline.INFO_UPDATE:
-        current = await storage.fetch_enterprise(conn, found.enterprise_id)
+        current = await enterprises_db.fetch_enterprise(conn, found.enterprise_id)
         assert current is not None
         changes = found.payload["changes"]
-        updated = await storage.update_enterprise(conn, current.id, current.version, changes)
+        updated = await enterprises_db.update_enterprise(conn, current.id, current.version, changes)
         assert updated is not None  # the row is ours in this transaction
         await audit(
             conn, actor, "enterprise.update", "enterprise", str(current.id),
@@ -82,29 +71,11 @@ async def carry_out(conn: Connection, actor: Actor, found: Submission, desk: Cod
         await _deregister(conn, actor, found, desk, today)
 
 
-async def _publish_revision(
-    conn: Connection, revision_id: int, today: date, desk: CodeDesk
-) -> None:
-    revision = await products_db.make_current(conn, revision_id, today)
-    product = await products_db.fetch_product(conn, revision.product_id)
-    assert product is not None
-    issued = await issue_code(
-        conn, f"product/{product.id}", keyring=desk.keyring, province=desk.province
-    )
-    await products_db.set_product_code(conn, product.id, issued.code.code_id)
-    await publish(
-        conn,
-        issued.code.code_id,
-        public_record(product, revision, today),
-        public_base_url=desk.public_base_url,
-    )
-
-
 async def _deregister(
     conn: Connection, actor: Actor, found: Submission, desk: CodeDesk, today: date
 ) -> None:
     reason = f"企业注销 Enterprise deregistered ({today}): {found.payload['reason']}"
-    await db.set_enterprise_deregistered(conn, found.enterprise_id)
+    await enterprises_db.set_deregistered(conn, found.enterprise_id)
     await db.revoke_certificates(conn, found.enterprise_id)
     for code_id in await products_db.enterprise_code_ids(conn, found.enterprise_id):
         await change_code_status(

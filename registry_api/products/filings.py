@@ -19,7 +19,7 @@ from ghs.derivation import (
     parse_classifications,
 )
 from ghs.reference import PRECAUTION_GROUPS, reference
-from registry_api.storage.products import Product, Revision
+from registry_api.products.storage import Product, Revision
 
 
 def revision_problems(product: Product, revision: Revision) -> dict[str, str]:

@@ -6,8 +6,8 @@ import csv
 import io
 from collections.abc import Sequence
 
-from registry_api.accounts import Level, PersonalDataCipher, Role
-from registry_api.storage import Account
+from registry_api.accounts.rules import Level, PersonalDataCipher, Role
+from registry_api.accounts.storage import Account
 
 COLUMNS = ("职责", "姓名", "工作单位", "职务", "办公电话", "手机号", "身份证号", "所属层级", "备注")
 ROLE_NAMES = {Role.ADMIN: "系统管理员", Role.REVIEWER: "信息审核员", Role.VIEWER: "一般用户"}

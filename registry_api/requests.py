@@ -1,17 +1,39 @@
-"""What every handler of the registry reads from a request: the connections, the signed-in
-account, ids from the path, the version in If-Match."""
+"""What every handler of the registry reads from a request (the connections, the bearer
+token, ids from the path, the version in If-Match), and the row of the endpoint table each
+domain declares its routes with."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
+from pydantic import BaseModel
 from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from codesvc.service import Resources
-from registry_api import services
 from registry_api.errors import NotFound, PreconditionFailed, PreconditionRequired
 
 PREFIX = "/api/v1"  # where the registry's API lives
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """A route of the API and what its documentation says of it."""
+
+    method: str
+    path: str
+    handler: Callable[[Request], Awaitable[Response]]
+    summary: str
+    body: type[BaseModel] | None = None
+    answers: tuple[int, ...] = (200,)
+    public: bool = False  # callable without a session
+    media_type: str = "application/json"
+
+    @property
+    def route(self) -> Route:
+        return Route(PREFIX + self.path, self.handler, methods=[self.method])
 
 
 def bearer_token(request: Request) -> str | None:
@@ -22,14 +44,6 @@ def bearer_token(request: Request) -> str | None:
 def resources(request: Request) -> Resources:
     resources: Resources = request.state.resources
     return resources
-
-
-async def signed_in(
-    request: Request, conn: Any, *, changing_password: bool = False
-) -> services.Actor:
-    return await services.authenticate(
-        conn, bearer_token(request), changing_password=changing_password
-    )
 
 
 def path_id(request: Request, name: str) -> int:

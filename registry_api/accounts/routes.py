@@ -1,0 +1,170 @@
+"""HTTP handlers of accounts, and their rows of the endpoint table: sign-in, sign-out, the
+password, the signed-in account, regulator accounts, the annex 2 roster.
+
+`signed_in` is how every domain's handlers learn who is calling."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from codesvc.storage import Connection
+from registry_api.accounts import operations
+from registry_api.accounts.forms import LoginForm, PasswordChangeForm, RegulatorForm
+from registry_api.accounts.rules import PersonalDataCipher
+from registry_api.accounts.storage import Account
+from registry_api.forms import read_form
+from registry_api.requests import Endpoint, bearer_token, path_id, resources
+
+
+async def signed_in(
+    request: Request, conn: Connection, *, changing_password: bool = False
+) -> operations.Actor:
+    """The actor behind the request's bearer token (401 without one, 403 while a forced
+    password change is pending, unless `changing_password`)."""
+    return await operations.authenticate(
+        conn, bearer_token(request), changing_password=changing_password
+    )
+
+
+def account_json(account: Account) -> dict[str, Any]:
+    """An account as responses show it: the resident ID masked, never the password hash."""
+    return {
+        "id": account.id,
+        "kind": account.kind,
+        **operations.account_profile(account),
+        "enterprise_id": account.enterprise_id,
+        "must_change_password": account.must_change_password,
+        "disabled": account.disabled_at is not None,
+        "created_at": account.created_at.isoformat(),
+        "version": account.version,
+    }
+
+
+def _account_id(request: Request) -> int:
+    return path_id(request, "account_id")
+
+
+def _cipher(request: Request) -> PersonalDataCipher:
+    cipher: PersonalDataCipher = request.app.state.cipher
+    return cipher
+
+
+async def login(request: Request) -> Response:
+    form = await read_form(request, LoginForm)
+    async with resources(request).pool.acquire() as conn:
+        session = await operations.sign_in(conn, form.mobile, form.password)
+    return JSONResponse(
+        {
+            "token": session.token,
+            "expires_at": session.expires_at.isoformat(),
+            "must_change_password": session.account.must_change_password,
+            "account": account_json(session.account),
+        }
+    )
+
+
+async def logout(request: Request) -> Response:
+    async with resources(request).pool.acquire() as conn:
+        await signed_in(request, conn, changing_password=True)
+        token = bearer_token(request)
+        assert token is not None
+        await operations.sign_out(conn, token)
+    return Response(status_code=204)
+
+
+async def change_password(request: Request) -> Response:
+    async with resources(request).pool.acquire() as conn:
+        actor = await signed_in(request, conn, changing_password=True)
+        form = await read_form(request, PasswordChangeForm)
+        await operations.change_password(conn, actor, form.current_password, form.new_password)
+    return Response(status_code=204)
+
+
+async def me(request: Request) -> Response:
+    async with resources(request).pool.acquire() as conn:
+        actor = await signed_in(request, conn, changing_password=True)
+    return JSONResponse(account_json(actor.account))
+
+
+async def list_accounts(request: Request) -> Response:
+    async with resources(request).pool.acquire() as conn:
+        actor = await signed_in(request, conn)
+        accounts = await operations.accounts_in_scope(conn, actor)
+    return JSONResponse({"accounts": [account_json(a) for a in accounts]})
+
+
+async def get_account(request: Request) -> Response:
+    async with resources(request).pool.acquire() as conn:
+        actor = await signed_in(request, conn)
+        account = await operations.account_in_scope(conn, actor, _account_id(request))
+    return JSONResponse(account_json(account))
+
+
+async def create_account(request: Request) -> Response:
+    async with resources(request).pool.acquire() as conn:
+        actor = await signed_in(request, conn)
+        form = await read_form(request, RegulatorForm)
+        created = await operations.create_regulator(conn, actor, form, _cipher(request))
+    return JSONResponse(
+        {
+            "account": account_json(created.account),
+            # Shown once: the new user signs in with it and must change it.
+            "temporary_password": created.temporary_password,
+            "warnings": created.warnings,
+        },
+        status_code=201,
+    )
+
+
+async def reset_password(request: Request) -> Response:
+    async with resources(request).pool.acquire() as conn:
+        actor = await signed_in(request, conn)
+        password = await operations.reset_password(conn, actor, _account_id(request))
+    return JSONResponse({"temporary_password": password})
+
+
+async def disable_account(request: Request) -> Response:
+    async with resources(request).pool.acquire() as conn:
+        actor = await signed_in(request, conn)
+        await operations.disable(conn, actor, _account_id(request))
+    return Response(status_code=204)
+
+
+async def roster(request: Request) -> Response:
+    async with resources(request).pool.acquire() as conn:
+        actor = await signed_in(request, conn)
+        exported = await operations.export_roster(
+            conn, actor, request.path_params["jurisdiction_id"], _cipher(request)
+        )
+    return Response(
+        exported.csv,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="roster-{exported.unit.id}.csv"'},
+    )
+
+
+_WRITE = (422,)
+ENDPOINTS: tuple[Endpoint, ...] = (
+    Endpoint("POST", "/auth/login", login, "Sign in; returns a bearer token", LoginForm,
+             (200, 401, 422, 423), public=True),
+    Endpoint("POST", "/auth/logout", logout, "End this session", None, (204,)),
+    Endpoint("POST", "/auth/password", change_password, "Change the own password",
+             PasswordChangeForm, (204, *_WRITE)),
+    Endpoint("GET", "/me", me, "The signed-in account"),
+    Endpoint("GET", "/jurisdictions/{jurisdiction_id}/roster.csv", roster,
+             "The annex 2 roster of a unit and below, as CSV (admins)", None, (200, 403, 404),
+             media_type="text/csv"),
+    Endpoint("GET", "/accounts", list_accounts, "Regulator accounts of the own unit and below"),
+    Endpoint("POST", "/accounts", create_account,
+             "Create a regulator account (admins); returns a one-time password", RegulatorForm,
+             (201, 403, 409, *_WRITE)),
+    Endpoint("GET", "/accounts/{account_id}", get_account, "A regulator account in scope",
+             None, (200, 404)),
+    Endpoint("POST", "/accounts/{account_id}/password-reset", reset_password,
+             "Give an account a one-time password (admins)", None, (200, 403, 404)),
+    Endpoint("POST", "/accounts/{account_id}/disable", disable_account,
+             "Disable an account and end its sessions (admins)", None, (204, 403, 404, 409)),
+)  # fmt: skip

@@ -1,0 +1,147 @@
+"""HTTP handlers of enterprises, and their rows of the endpoint table: applications for an
+account (public), their approval or rejection, enterprise records."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from registry_api.accounts.routes import account_json, signed_in
+from registry_api.enterprises import operations
+from registry_api.enterprises.forms import (
+    DecisionForm,
+    EnterpriseApplicationForm,
+    EnterpriseUpdateForm,
+)
+from registry_api.enterprises.storage import Application, Enterprise
+from registry_api.errors import ValidationFailed
+from registry_api.forms import read_form
+from registry_api.requests import Endpoint, if_match_version, path_id, resources
+
+APPLICATION_STATUSES = ("pending", "approved", "rejected")
+
+
+def application_json(application: Application) -> dict[str, Any]:
+    return {
+        "id": application.id,
+        "uscc": application.uscc,
+        "name": application.name,
+        "county_id": application.county_id,
+        "address": application.address,
+        "kinds": application.kinds,
+        "industry_code": application.industry_code,
+        "contact_name": application.contact_name,
+        "contact_mobile": application.contact_mobile,
+        "status": application.status,
+        "reason": application.reason,
+        "enterprise_id": application.enterprise_id,
+        "created_at": application.created_at.isoformat(),
+    }
+
+
+def enterprise_json(record: Enterprise) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        **operations.enterprise_fields(record),
+        "version": record.version,
+        "updated_at": record.updated_at.isoformat(),
+    }
+
+
+def _enterprise_response(record: Enterprise, status_code: int = 200) -> Response:
+    return JSONResponse(
+        enterprise_json(record), status_code=status_code, headers={"ETag": f'"{record.version}"'}
+    )
+
+
+async def apply_for_enterprise(request: Request) -> Response:
+    form = await read_form(request, EnterpriseApplicationForm)
+    async with resources(request).pool.acquire() as conn:
+        application = await operations.apply(conn, form)
+    return JSONResponse(application_json(application), status_code=201)
+
+
+async def list_applications(request: Request) -> Response:
+    status = request.query_params.get("status")
+    if status is not None and status not in APPLICATION_STATUSES:
+        raise ValidationFailed(
+            "unknown status", {"status": "must be pending, approved or rejected"}
+        )
+    async with resources(request).pool.acquire() as conn:
+        actor = await signed_in(request, conn)
+        found = await operations.applications(conn, actor, status)
+    return JSONResponse({"applications": [application_json(a) for a in found]})
+
+
+async def get_application(request: Request) -> Response:
+    async with resources(request).pool.acquire() as conn:
+        actor = await signed_in(request, conn)
+        found = await operations.application(conn, actor, path_id(request, "application_id"))
+    return JSONResponse(application_json(found))
+
+
+async def approve_application(request: Request) -> Response:
+    async with resources(request).pool.acquire() as conn:
+        actor = await signed_in(request, conn)
+        approved = await operations.approve(conn, actor, path_id(request, "application_id"))
+    return JSONResponse(
+        {
+            "enterprise": enterprise_json(approved.enterprise),
+            "owner": account_json(approved.owner),
+            # Shown once, for the enterprise's first sign-in.
+            "temporary_password": approved.temporary_password,
+        }
+    )
+
+
+async def reject_application(request: Request) -> Response:
+    async with resources(request).pool.acquire() as conn:
+        actor = await signed_in(request, conn)
+        form = await read_form(request, DecisionForm)
+        rejected = await operations.reject(
+            conn, actor, path_id(request, "application_id"), form.reason
+        )
+    return JSONResponse(application_json(rejected))
+
+
+async def get_enterprise(request: Request) -> Response:
+    async with resources(request).pool.acquire() as conn:
+        actor = await signed_in(request, conn)
+        record = await operations.enterprise(conn, actor, path_id(request, "enterprise_id"))
+    return _enterprise_response(record)
+
+
+async def update_enterprise(request: Request) -> Response:
+    async with resources(request).pool.acquire() as conn:
+        actor = await signed_in(request, conn)
+        version = if_match_version(request.headers.get("if-match"))
+        form = await read_form(request, EnterpriseUpdateForm)
+        record = await operations.update(
+            conn, actor, path_id(request, "enterprise_id"), version, form
+        )
+    return _enterprise_response(record)
+
+
+_WRITE = (422,)
+ENDPOINTS: tuple[Endpoint, ...] = (
+    Endpoint("POST", "/enterprise-applications", apply_for_enterprise,
+             "Apply for an enterprise account (public)", EnterpriseApplicationForm,
+             (201, 409, *_WRITE), public=True),
+    Endpoint("GET", "/enterprise-applications", list_applications,
+             "Applications of enterprises in scope (?status=pending|approved|rejected)"),
+    Endpoint("GET", "/enterprise-applications/{application_id}", get_application,
+             "An application in scope", None, (200, 404)),
+    Endpoint("POST", "/enterprise-applications/{application_id}/approve", approve_application,
+             "Approve: creates the enterprise and its owner account (county or city admins)",
+             None, (200, 403, 404, 409)),
+    Endpoint("POST", "/enterprise-applications/{application_id}/reject", reject_application,
+             "Reject with a reason (county or city admins)", DecisionForm,
+             (200, 403, 404, 409, *_WRITE)),
+    Endpoint("GET", "/enterprises/{enterprise_id}", get_enterprise,
+             "An enterprise record (ETag: its version)", None, (200, 404)),
+    Endpoint("PATCH", "/enterprises/{enterprise_id}", update_enterprise,
+             "Change the own enterprise record (If-Match: the version read)",
+             EnterpriseUpdateForm, (200, 403, 404, 409, 412, 428, *_WRITE)),
+)  # fmt: skip

@@ -1,0 +1,13 @@
+"""Request bodies of the division tree: a new chemical park."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from registry_api.forms import Form
+
+
+class ParkForm(Form):
+    name: Annotated[str, Field(min_length=2, max_length=100)]

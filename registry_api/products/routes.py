@@ -1,0 +1,229 @@
+"""HTTP handlers of products, and their rows of the endpoint table: products, their SDS
+and label revisions, and their QR codes for printing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from codesvc.codes import group_code_id, scan_url
+from codesvc.qr import MEDIA_TYPES, QrFormat, QrOptions, SheetItem, render_print_sheet, render_qr
+from registry_api.accounts.routes import signed_in
+from registry_api.forms import read_form
+from registry_api.products import operations
+from registry_api.products.codes import CodeDesk
+from registry_api.products.filings import revision_problems
+from registry_api.products.forms import ProductForm, RevisionForm
+from registry_api.products.storage import Product, Revision
+from registry_api.requests import PREFIX, Endpoint, if_match_version, path_id, resources
+
+
+def _desk(request: Request) -> CodeDesk:
+    desk: CodeDesk = request.app.state.code_desk
+    return desk
+
+
+def revision_json(product: Product, revision: Revision) -> dict[str, Any]:
+    body = {
+        "id": revision.id,
+        "product_id": revision.product_id,
+        "number": revision.number,
+        "status": revision.status,
+        "classification": revision.classification,
+        "label": revision.label,
+        "sds": revision.sds,
+        "approved_on": None if revision.approved_on is None else revision.approved_on.isoformat(),
+        "version": revision.version,
+    }
+    if revision.status == "draft":
+        # What still stands between the draft and its submission, named field by field.
+        body["problems"] = revision_problems(product, revision)
+    return body
+
+
+def _revision_summary(revision: Revision | None) -> dict[str, Any] | None:
+    if revision is None:
+        return None
+    approved = None if revision.approved_on is None else revision.approved_on.isoformat()
+    return {
+        "id": revision.id,
+        "number": revision.number,
+        "status": revision.status,
+        "approved_on": approved,
+    }
+
+
+def product_json(
+    summary: operations.ProductSummary, *, with_revisions: bool = False
+) -> dict[str, Any]:
+    item = summary.product
+    if summary.open is not None and summary.open.status == "submitted":
+        status = "under_review"
+    elif summary.current is not None:
+        status = "approved"
+    else:
+        status = "draft" if summary.open is not None else "new"
+    body: dict[str, Any] = {
+        "id": item.id,
+        "enterprise_id": item.enterprise_id,
+        "name": {"zh": item.name_zh, "en": item.name_en},
+        "cas_numbers": item.cas_numbers,
+        "components": item.components,
+        "un_number": item.un_number,
+        "catalogue_number": item.catalogue_number,
+        "highly_toxic": item.highly_toxic,
+        "physical_form": item.physical_form,
+        "status": status,
+        "code_id": None if item.code_id is None else group_code_id(item.code_id),
+        "qr": None if item.code_id is None else f"{PREFIX}/products/{item.id}/qr.svg",
+        "current_revision": _revision_summary(summary.current),
+        "open_revision": _revision_summary(summary.open),
+    }
+    if with_revisions:
+        body["revisions"] = [_revision_summary(r) for r in summary.revisions]
+    return body
+
+
+async def create_product(request: Request) -> Response:
+    async with resources(request).pool.acquire() as conn:
+        actor = await signed_in(request, conn)
+        form = await read_form(request, ProductForm)
+        created = await operations.create_product(
+            conn, actor, path_id(request, "enterprise_id"), form
+        )
+    summary = operations.ProductSummary(created, [])
+    return JSONResponse(product_json(summary), status_code=201)
+
+
+async def list_products(request: Request) -> Response:
+    async with resources(request).pool.acquire() as conn:
+        actor = await signed_in(request, conn)
+        found = await operations.products_of(conn, actor, path_id(request, "enterprise_id"))
+    return JSONResponse({"products": [product_json(s) for s in found]})
+
+
+async def get_product(request: Request) -> Response:
+    async with resources(request).pool.acquire() as conn:
+        actor = await signed_in(request, conn)
+        summary = await operations.product_summary(conn, actor, path_id(request, "product_id"))
+    return _product_response(summary)
+
+
+async def update_product(request: Request) -> Response:
+    async with resources(request).pool.acquire() as conn:
+        actor = await signed_in(request, conn)
+        version = if_match_version(request.headers.get("if-match"))
+        form = await read_form(request, ProductForm)
+        summary = await operations.update_product(
+            conn, actor, path_id(request, "product_id"), version, form
+        )
+    return _product_response(summary)
+
+
+def _product_response(summary: operations.ProductSummary) -> Response:
+    return JSONResponse(
+        product_json(summary, with_revisions=True),
+        headers={"ETag": f'"{summary.product.version}"'},
+    )
+
+
+async def create_revision(request: Request) -> Response:
+    async with resources(request).pool.acquire() as conn:
+        actor = await signed_in(request, conn)
+        form = await read_form(request, RevisionForm)
+        owner, created = await operations.create_revision(
+            conn, actor, path_id(request, "product_id"), form
+        )
+    return _revision_response(owner, created, 201)
+
+
+def _revision_response(owner: Product, revision: Revision, status: int = 200) -> Response:
+    return JSONResponse(
+        revision_json(owner, revision),
+        status_code=status,
+        headers={"ETag": f'"{revision.version}"'},
+    )
+
+
+async def get_revision(request: Request) -> Response:
+    async with resources(request).pool.acquire() as conn:
+        actor = await signed_in(request, conn)
+        owner, found = await operations.revision(conn, actor, path_id(request, "revision_id"))
+    return _revision_response(owner, found)
+
+
+async def update_revision(request: Request) -> Response:
+    async with resources(request).pool.acquire() as conn:
+        actor = await signed_in(request, conn)
+        version = if_match_version(request.headers.get("if-match"))
+        form = await read_form(request, RevisionForm)
+        owner, updated = await operations.update_revision(
+            conn, actor, path_id(request, "revision_id"), version, form
+        )
+    return _revision_response(owner, updated)
+
+
+async def product_qr_svg(request: Request) -> Response:
+    return await _product_qr(request, QrFormat.SVG)
+
+
+async def product_qr_png(request: Request) -> Response:
+    return await _product_qr(request, QrFormat.PNG)
+
+
+async def product_qr_pdf(request: Request) -> Response:
+    return await _product_qr(request, QrFormat.PDF)
+
+
+async def _product_qr(request: Request, fmt: QrFormat) -> Response:
+    async with resources(request).pool.acquire() as conn:
+        actor = await signed_in(request, conn)
+        issued = await operations.product_code(conn, actor, path_id(request, "product_id"))
+    url = scan_url(_desk(request).public_base_url, issued.code)
+    body = render_qr(url, group_code_id(issued.code.code_id), QrOptions(fmt, module_size=8))
+    return Response(body, media_type=MEDIA_TYPES[fmt])
+
+
+async def qr_sheet(request: Request) -> Response:
+    async with resources(request).pool.acquire() as conn:
+        actor = await signed_in(request, conn)
+        codes = await operations.enterprise_codes(conn, actor, path_id(request, "enterprise_id"))
+    base = _desk(request).public_base_url
+    items = [SheetItem(scan_url(base, c.code), group_code_id(c.code.code_id)) for c in codes]
+    return Response(render_print_sheet(items), media_type="application/pdf")
+
+
+_WRITE = (422,)
+ENDPOINTS: tuple[Endpoint, ...] = (
+    Endpoint("POST", "/enterprises/{enterprise_id}/products", create_product,
+             "Add a product of the own enterprise", ProductForm, (201, 403, 404, 409, *_WRITE)),
+    Endpoint("GET", "/enterprises/{enterprise_id}/products", list_products,
+             "The enterprise's products with status, current revision and code", None,
+             (200, 404)),
+    Endpoint("GET", "/products/{product_id}", get_product,
+             "A product with its revisions (ETag: its version)", None, (200, 404)),
+    Endpoint("PUT", "/products/{product_id}", update_product,
+             "Correct a product's details (If-Match: the version read); scans show them "
+             "from the next approved revision", ProductForm,
+             (200, 403, 404, 409, 412, 428, *_WRITE)),
+    Endpoint("POST", "/products/{product_id}/revisions", create_revision,
+             "Start a revision (a draft) of the SDS and label", RevisionForm,
+             (201, 403, 404, 409, *_WRITE)),
+    Endpoint("GET", "/revisions/{revision_id}", get_revision,
+             "A revision (ETag: its version); a draft lists what still blocks submitting it",
+             None, (200, 404)),
+    Endpoint("PUT", "/revisions/{revision_id}", update_revision,
+             "Replace a draft's content (If-Match: the version read)", RevisionForm,
+             (200, 403, 404, 409, 412, 428, *_WRITE)),
+    Endpoint("GET", "/products/{product_id}/qr.svg", product_qr_svg,
+             "The product's QR code as SVG", None, (200, 404), media_type="image/svg+xml"),
+    Endpoint("GET", "/products/{product_id}/qr.png", product_qr_png,
+             "The product's QR code as PNG", None, (200, 404), media_type="image/png"),
+    Endpoint("GET", "/products/{product_id}/qr.pdf", product_qr_pdf,
+             "The product's QR code as PDF", None, (200, 404), media_type="application/pdf"),
+    Endpoint("GET", "/enterprises/{enterprise_id}/qr-sheet.pdf", qr_sheet,
+             "An A4 print sheet of the enterprise's codes", None, (200, 404),
+             media_type="application/pdf"),
+)  # fmt: skip
