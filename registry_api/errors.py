@@ -73,6 +73,13 @@ class PreconditionFailed(RegistryError):
     code = "precondition_failed"
 
 
+class UnsupportedMediaType(RegistryError):
+    """A body in a media type other than JSON."""
+
+    status = 415
+    code = "unsupported_media_type"
+
+
 class PreconditionRequired(RegistryError):
     status = 428
     code = "precondition_required"

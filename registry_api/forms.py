@@ -12,17 +12,32 @@ import json
 from collections.abc import Callable
 from typing import Annotated, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, ValidationError
+from pydantic.fields import FieldInfo
 from starlette.requests import Request
 
 from registry_api import validators
-from registry_api.errors import RegistryError, ValidationFailed
+from registry_api.errors import RegistryError, UnsupportedMediaType, ValidationFailed
 
 _Form = TypeVar("_Form", bound=BaseModel)
 
 
-def checked(check: Callable[[str], str]) -> AfterValidator:
-    """A pydantic validator running one of `validators`' checks (its message kept)."""
+def identifier(
+    check: Callable[[str], str],
+    expression: str,
+    description: str,
+    *,
+    example: str,
+    format_name: str | None = None,
+    max_length: int | None = 32,
+) -> tuple[FieldInfo, AfterValidator]:
+    """The metadata of an identifier field: the document shows `expression` (a `validators`
+    pattern) and `format_name` with `description`; the server runs `check`, whose message
+    says what is wrong better than "does not match the pattern" would. `example` is a valid
+    value: what clients (and schemathesis) take where the format needs more than a pattern."""
+    extra: dict[str, JsonValue] = {"pattern": validators.document_pattern(expression)}
+    if format_name is not None:
+        extra["format"] = format_name
 
     def run(value: str) -> str:
         try:
@@ -30,28 +45,73 @@ def checked(check: Callable[[str], str]) -> AfterValidator:
         except validators.InvalidValue as exc:
             raise ValueError(str(exc)) from None
 
-    return AfterValidator(run)
+    field = Field(
+        max_length=max_length, description=description, examples=[example], json_schema_extra=extra
+    )
+    return field, AfterValidator(run)
 
 
-Mobile = Annotated[str, Field(max_length=32), checked(validators.mobile_number)]
-Phone = Annotated[str, Field(max_length=32), checked(validators.phone_number)]
-ResidentId = Annotated[str, Field(max_length=32), checked(validators.resident_id_number)]
-Name = Annotated[str, Field(min_length=1, max_length=50)]
-Reason = Annotated[str, Field(min_length=2, max_length=500)]
+_MOBILE = identifier(
+    validators.mobile_number,
+    validators.MOBILE,
+    "a mainland mobile number, 11 digits from 13 to 19; +86, spaces and dashes allowed",
+    example="13800000000",
+)
+_PHONE = identifier(
+    validators.phone_number,
+    validators.PHONE,
+    "a landline with its area code (0351-1234567, an extension after a dash), a mobile, "
+    "or a 400/800 number; spaces allowed",
+    example="0351-1234567",
+)
+_RESIDENT_ID = identifier(
+    validators.resident_id_number,
+    validators.RESIDENT_ID,
+    "a resident ID number of GB 11643: a province's region code, a birth date from 1900, "
+    "a sequence and the check character (0-9 or X)",
+    example="11010519491231002X",
+    format_name="gb11643-resident-id",
+    max_length=None,
+)
+# Free text holds something besides white space; once the value is valid, NUL characters
+# (which PostgreSQL stores in no text or JSON) are taken out and the white space around it
+# trimmed, so the limits apply to what was sent, as the OpenAPI document says (the `Field`
+# goes before `TRIMMED`: pydantic checks what comes after a validator on its output).
+NOT_BLANK = rf"[^{validators.WHITE_SPACE}\x00]"
+
+
+def _trimmed(value: str) -> str:
+    return value.replace("\x00", "").strip()
+
+
+TRIMMED = AfterValidator(_trimmed)
+Mobile = Annotated[str, *_MOBILE]
+Phone = Annotated[str, *_PHONE]
+ResidentId = Annotated[str, *_RESIDENT_ID]
+Name = Annotated[str, Field(min_length=1, max_length=50, pattern=NOT_BLANK), TRIMMED]
+Reason = Annotated[str, Field(min_length=2, max_length=500, pattern=NOT_BLANK), TRIMMED]
 # A row id: what PostgreSQL's bigint holds.
 RowId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 
 class Form(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+    # Patterns are matched by Python's `re`, the engine schemathesis generates with too, so
+    # `\S` and `\s` mean the same to the document's tests as to the server.
+    model_config = ConfigDict(extra="forbid", frozen=True, regex_engine="python-re")
 
 
 async def read_form(request: Request, form: type[_Form]) -> _Form:
-    """The body as `form`; raises `ValidationFailed` naming every bad field."""
+    """The body as `form`: 415 when it is declared as anything but JSON, 400 when it is not
+    JSON, 422 naming every bad field."""
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media_type and not (media_type == "application/json" or media_type.endswith("+json")):
+        raise UnsupportedMediaType(
+            f"the body must be JSON (Content-Type: application/json), not {media_type[:60]}"
+        )
     body = await request.body()
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deep
         raise RegistryError("the body must be a JSON object") from None
     if not isinstance(data, dict):
         raise ValidationFailed("the body must be a JSON object", {"body": "must be an object"})

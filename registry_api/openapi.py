@@ -1,5 +1,6 @@
 """The OpenAPI 3.1 document of the registry, built from the endpoint table and the forms,
-so it cannot drift from the routes (a test checks both ways)."""
+so it cannot drift from the routes (a test checks both ways, and schemathesis checks that
+the server answers as the document says)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from http import HTTPStatus
 from typing import Any
 
 from registry_api.endpoints import ENDPOINTS
-from registry_api.requests import PREFIX
+from registry_api.requests import IF_MATCH_PATTERN, MAX_ROW_ID, PATH_PATTERNS, PREFIX, Endpoint
 
 _ERROR_SCHEMA = {
     "type": "object",
@@ -26,6 +27,59 @@ _ERROR_SCHEMA = {
         }
     },
 }
+# What each kind of path parameter is; row ids are what `requests.path_id` takes.
+_PATH_PARAMETERS: dict[str, dict[str, Any]] = {
+    "jurisdiction_id": {
+        "type": "string",
+        "pattern": PATH_PATTERNS["jurisdiction_id"],
+        "description": "a GB/T 2260 division code (140105), or a chemical park's (140105P01)",
+    },
+    "code_id": {
+        "type": "string",
+        "pattern": PATH_PATTERNS["code_id"],
+        "description": "the 16 characters printed under the QR, dashes allowed",
+    },
+}
+_ROW_ID = {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID}
+# Why each status is documented, where no route says more.
+_WHY = {
+    400: "the body is not JSON, or If-Match is not an ETag of this API",
+    401: "no session: sign in and send Authorization: Bearer <token>",
+    403: "the role may not do this, or a forced password change is pending",
+    404: "absent, or outside the caller's scope (the two answer alike)",
+    409: "the record's state does not allow it",
+    412: "If-Match names a version the record is no longer at",
+    413: "the body is larger than the registry takes",
+    415: "the body is declared as something other than JSON",
+    422: "fields are not valid; `fields` names every one",
+    423: "too many failed sign-ins; Retry-After says when to try again",
+    428: "If-Match is missing",
+    503: "the database is unreachable; Retry-After says when to try again",
+}
+
+
+def statuses(endpoint: Endpoint) -> list[int]:
+    """Every status the route can answer: its own, and those of its kind."""
+    found = set(endpoint.answers)
+    if not endpoint.public:
+        found.add(401)
+        if not endpoint.before_password_change:
+            found.add(403)
+    if "{" in endpoint.path:
+        found.add(404)
+    if endpoint.body is not None:
+        found |= {400, 413, 415, 422}
+    if endpoint.method in ("PATCH", "PUT"):
+        found |= {400, 412, 428}
+    if endpoint.query:
+        found.add(422)
+    if endpoint.database:
+        found.add(503)
+    return sorted(found)
+
+
+def operation_id(method: str, path: str) -> str:
+    return f"{method.lower()}_{re.sub(r'[^a-z0-9]+', '_', path.lower()).strip('_')}"
 
 
 @functools.cache
@@ -35,22 +89,23 @@ def openapi() -> dict[str, Any]:
     for endpoint in ENDPOINTS:
         operation: dict[str, Any] = {
             "summary": endpoint.summary,
-            "operationId": f"{endpoint.method.lower()}_{_slug(endpoint.path)}",
+            "operationId": operation_id(endpoint.method, endpoint.path),
             "responses": {
-                str(status): _response(status, endpoint.media_type)
-                for status in (*endpoint.answers, 401)
-                if not (endpoint.public and status == 401 and 401 not in endpoint.answers)
+                str(status): _response(endpoint, status) for status in statuses(endpoint)
             },
         }
         if not endpoint.public:
             operation["security"] = [{"bearer": []}]
-        parameters = [
-            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-            for name in re.findall(r"\{(\w+)\}", endpoint.path)
-        ]
+        parameters = [*_path_parameters(endpoint.path), *_query_parameters(endpoint)]
         if endpoint.method in ("PATCH", "PUT"):
             parameters.append(
-                {"name": "If-Match", "in": "header", "required": True, "schema": {"type": "string"}}
+                {
+                    "name": "If-Match",
+                    "in": "header",
+                    "required": True,
+                    "description": "the ETag of the record as it was read",
+                    "schema": {"type": "string", "pattern": IF_MATCH_PATTERN},
+                }
             )
         if parameters:
             operation["parameters"] = parameters
@@ -72,7 +127,11 @@ def openapi() -> dict[str, Any]:
         "info": {
             "title": "SafeCode registry",
             "version": "1",
-            "description": "Jurisdictions, accounts, enterprises: the registry behind the codes.",
+            "description": (
+                "Jurisdictions, accounts, enterprises, products and their reviews: the "
+                "registry behind the codes. Errors are always "
+                '{"error": {"code", "message", "fields"}}.'
+            ),
         },
         "paths": paths,
         "components": {
@@ -82,17 +141,60 @@ def openapi() -> dict[str, Any]:
     }
 
 
-def _response(status: int, media_type: str) -> dict[str, Any]:
-    response: dict[str, Any] = {"description": HTTPStatus(status).phrase}
+def _path_parameters(path: str) -> list[dict[str, Any]]:
+    parameters = []
+    for name in re.findall(r"\{(\w+)\}", path):
+        schema = dict(_PATH_PARAMETERS.get(name, _ROW_ID))
+        description = schema.pop("description", f"the {name.removesuffix('_id')}'s id")
+        parameters.append(
+            {"name": name, "in": "path", "required": True, "description": description,
+             "schema": schema}
+        )  # fmt: skip
+    return parameters
+
+
+def _query_parameters(endpoint: Endpoint) -> list[dict[str, Any]]:
+    return [
+        {"name": q.name, "in": "query", "required": False, "description": q.description,
+         "schema": q.schema}
+        for q in endpoint.query
+    ]  # fmt: skip
+
+
+def _response(endpoint: Endpoint, status: int) -> dict[str, Any]:
+    response: dict[str, Any] = {"description": _WHY.get(status, HTTPStatus(status).phrase)}
+    headers: dict[str, Any] = {}
     if status >= 400:
         response["content"] = {
             "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
         }
-    elif status != 204:
-        schema = {"type": "object"} if media_type == "application/json" else {"type": "string"}
-        response["content"] = {media_type: {"schema": schema}}
+        if status in (423, 503):
+            headers["Retry-After"] = _header("seconds to wait before trying again", "integer")
+        if status == 401:
+            headers["WWW-Authenticate"] = _header("the scheme to sign in with", "string")
+    else:
+        if status != 204:
+            schema = (
+                {"type": "object"}
+                if endpoint.media_type == "application/json"
+                else {"type": "string", "format": "binary"}
+            )
+            response["content"] = {endpoint.media_type: {"schema": schema}}
+        if endpoint.etag:
+            headers["ETag"] = _header("the record's version, for If-Match", "string")
+        links = {
+            link.name: {
+                "operationId": operation_id(link.method, link.path),
+                "parameters": link.parameters,
+            }
+            for link in endpoint.links
+        }
+        if links:
+            response["links"] = links
+    if headers:
+        response["headers"] = headers
     return response
 
 
-def _slug(path: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", path.lower()).strip("_")
+def _header(description: str, kind: str) -> dict[str, Any]:
+    return {"description": description, "required": True, "schema": {"type": kind}}

@@ -7,9 +7,10 @@ from typing import Annotated
 from pydantic import Field
 
 from registry_api.accounts.rules import Level, Role
-from registry_api.forms import Form, Mobile, Name, Phone, ResidentId
+from registry_api.forms import NOT_BLANK, TRIMMED, Form, Mobile, Name, Phone, ResidentId
+from registry_api.validators import END
 
-Password = Annotated[str, Field(min_length=1, max_length=256)]
+Password = Annotated[str, Field(min_length=1, max_length=256, pattern=NOT_BLANK), TRIMMED]
 
 
 class LoginForm(Form):
@@ -27,9 +28,11 @@ class RegulatorForm(Form):
     name: Name
     role: Role
     level: Level
-    jurisdiction_id: Annotated[str, Field(pattern=r"^[0-9]{6}(P[0-9]{2,4})?$")]
-    work_unit: Annotated[str, Field(min_length=4, max_length=100)]  # the full official name
-    position: Annotated[str, Field(max_length=50)] | None = None
+    jurisdiction_id: Annotated[str, Field(pattern=r"^[0-9]{6}(P[0-9]{2,4})?" + END)]
+    work_unit: Annotated[
+        str, Field(min_length=4, max_length=100, pattern=NOT_BLANK), TRIMMED
+    ]  # the full official name
+    position: Annotated[str, Field(max_length=50), TRIMMED] | None = None
     office_phone: Phone | None = None
     resident_id: ResidentId | None = None
-    remark: Annotated[str, Field(max_length=500)] | None = None
+    remark: Annotated[str, Field(max_length=500), TRIMMED] | None = None

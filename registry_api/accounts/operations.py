@@ -184,7 +184,7 @@ async def create_regulator(
     async with conn.transaction():
         unit = await storage.fetch_jurisdiction(conn, form.jurisdiction_id)
         if unit is None or not creator_unit.contains(unit):
-            raise ValidationFailed(
+            raise Forbidden(
                 "the unit is not one you manage",
                 {"jurisdiction_id": f"no jurisdiction {form.jurisdiction_id} in your scope"},
             )

@@ -16,7 +16,7 @@ from registry_api.accounts.forms import LoginForm, PasswordChangeForm, Regulator
 from registry_api.accounts.rules import PersonalDataCipher
 from registry_api.accounts.storage import Account
 from registry_api.forms import read_form
-from registry_api.requests import Endpoint, bearer_token, path_id, resources
+from registry_api.requests import Endpoint, Link, bearer_token, path_id, path_text, resources
 
 
 async def signed_in(
@@ -137,7 +137,7 @@ async def roster(request: Request) -> Response:
     async with resources(request).pool.acquire() as conn:
         actor = await signed_in(request, conn)
         exported = await operations.export_roster(
-            conn, actor, request.path_params["jurisdiction_id"], _cipher(request)
+            conn, actor, path_text(request, "jurisdiction_id"), _cipher(request)
         )
     return Response(
         exported.csv,
@@ -146,21 +146,51 @@ async def roster(request: Request) -> Response:
     )
 
 
+def _account_links(account_id: str) -> tuple[Link, ...]:
+    return (
+        Link("GetAccount", "GET", "/accounts/{account_id}", {"account_id": account_id}),
+        Link("ResetPassword", "POST", "/accounts/{account_id}/password-reset",
+             {"account_id": account_id}),
+        Link("DisableAccount", "POST", "/accounts/{account_id}/disable",
+             {"account_id": account_id}),
+    )  # fmt: skip
+
+
+def _own_links() -> tuple[Link, ...]:
+    """From the signed-in account to what it works on: its unit (a regulator), or its
+    enterprise (an enterprise account); the other is null."""
+    unit = {"jurisdiction_id": "$response.body#/jurisdiction_id"}
+    enterprise = {"enterprise_id": "$response.body#/enterprise_id"}
+    return (
+        Link("GetOwnUnit", "GET", "/jurisdictions/{jurisdiction_id}", unit),
+        Link("OwnRoster", "GET", "/jurisdictions/{jurisdiction_id}/roster.csv", unit),
+        Link("GetOwnEnterprise", "GET", "/enterprises/{enterprise_id}", enterprise),
+        Link("OwnProducts", "GET", "/enterprises/{enterprise_id}/products", enterprise),
+        Link("AddProduct", "POST", "/enterprises/{enterprise_id}/products", enterprise),
+        Link("OwnSubmissions", "GET", "/enterprises/{enterprise_id}/submissions", enterprise),
+    )
+
+
 _WRITE = (422,)
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("POST", "/auth/login", login, "Sign in; returns a bearer token", LoginForm,
              (200, 401, 422, 423), public=True),
-    Endpoint("POST", "/auth/logout", logout, "End this session", None, (204,)),
+    Endpoint("POST", "/auth/logout", logout, "End this session", None, (204,),
+             before_password_change=True),
     Endpoint("POST", "/auth/password", change_password, "Change the own password",
-             PasswordChangeForm, (204, *_WRITE)),
-    Endpoint("GET", "/me", me, "The signed-in account"),
+             PasswordChangeForm, (204, *_WRITE), before_password_change=True),
+    Endpoint("GET", "/me", me, "The signed-in account", before_password_change=True,
+             links=_own_links()),
     Endpoint("GET", "/jurisdictions/{jurisdiction_id}/roster.csv", roster,
              "The annex 2 roster of a unit and below, as CSV (admins)", None, (200, 403, 404),
              media_type="text/csv"),
-    Endpoint("GET", "/accounts", list_accounts, "Regulator accounts of the own unit and below"),
+    # Regulators' routes answer an enterprise 404: it sees nothing of the regulators.
+    Endpoint("GET", "/accounts", list_accounts, "Regulator accounts of the own unit and below",
+             None, (200, 404), links=_account_links("$response.body#/accounts/0/id")),
     Endpoint("POST", "/accounts", create_account,
              "Create a regulator account (admins); returns a one-time password", RegulatorForm,
-             (201, 403, 409, *_WRITE)),
+             (201, 403, 404, 409, *_WRITE),
+             links=_account_links("$response.body#/account/id")),
     Endpoint("GET", "/accounts/{account_id}", get_account, "A regulator account in scope",
              None, (200, 404)),
     Endpoint("POST", "/accounts/{account_id}/password-reset", reset_password,

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
 from registry_api import validators
-from registry_api.forms import Form, Mobile, Name, Phone, Reason, checked
+from registry_api.enterprises.reference import county_codes, industry_classes
+from registry_api.forms import NOT_BLANK, TRIMMED, Form, Mobile, Name, Phone, Reason, identifier
+from registry_api.validators import CHEMICAL_AND_PHARMA_CLASSES, END
 
 
 class EnterpriseKind(StrEnum):
@@ -18,16 +21,56 @@ class EnterpriseKind(StrEnum):
     PHARMACEUTICAL = "pharmaceutical"
 
 
-Uscc = Annotated[str, Field(max_length=32), checked(validators.unified_social_credit_code)]
-IndustryCode = Annotated[str, Field(pattern=r"^[0-9]{4}$")]
+_USCC = identifier(
+    validators.unified_social_credit_code,
+    validators.USCC,
+    "a unified social credit code of GB 32100: 18 characters (no I, O, S, V or Z), the "
+    "organisation code's check character in 17th place and the code's in 18th; spaces allowed",
+    example="91350100M000100Y43",
+    format_name="gb32100-uscc",
+    max_length=None,
+)
+Uscc = Annotated[str, *_USCC]
+# The schema lists the classes (and the counties below); the operations check against the
+# database's tables, which hold the same codes (`reference`).
+IndustryCode = Annotated[
+    str,
+    Field(
+        min_length=4,
+        max_length=4,
+        description="a GB/T 4754-2017 industry class (4 digits)",
+        json_schema_extra={"enum": list(industry_classes())},
+    ),
+]
+CountyId = Annotated[
+    str,
+    Field(
+        min_length=6,
+        max_length=6,
+        description="the GB/T 2260 code of a county",
+        json_schema_extra={"enum": list(county_codes())},
+    ),
+]
 Kinds = Annotated[list[EnterpriseKind], Field(min_length=1, max_length=4)]
+EnterpriseName = Annotated[str, Field(min_length=4, max_length=100, pattern=NOT_BLANK), TRIMMED]
+Address = Annotated[str, Field(min_length=4, max_length=200, pattern=NOT_BLANK), TRIMMED]
+
+
+def _annex_1_classes(schema: dict[str, Any]) -> None:
+    """A chemical or pharmaceutical enterprise names an industry class of annex 1."""
+    schema["anyOf"] = [
+        {"properties": {"kinds": {"items": {"enum": ["producer", "importer"]}}}},
+        {"properties": {"industry_code": {"enum": sorted(CHEMICAL_AND_PHARMA_CLASSES)}}},
+    ]
 
 
 class EnterpriseApplicationForm(Form):
+    model_config = ConfigDict(json_schema_extra=_annex_1_classes)
+
     uscc: Uscc
-    name: Annotated[str, Field(min_length=4, max_length=100)]
-    county_id: Annotated[str, Field(pattern=r"^[0-9]{6}$")]
-    address: Annotated[str, Field(min_length=4, max_length=200)]
+    name: EnterpriseName
+    county_id: CountyId
+    address: Address
     kinds: Kinds
     industry_code: IndustryCode
     contact_name: Name
@@ -39,20 +82,36 @@ class DecisionForm(Form):
 
 
 class AgingInstallation(Form):
-    name: Annotated[str, Field(min_length=1, max_length=100)]
+    name: Annotated[str, Field(min_length=1, max_length=100, pattern=NOT_BLANK), TRIMMED]
     year_commissioned: Annotated[int, Field(ge=1949, le=2100)]
-    status: Annotated[str, Field(min_length=1, max_length=50)]  # in use, idle, being replaced
+    status: Annotated[
+        str, Field(min_length=1, max_length=50, pattern=NOT_BLANK), TRIMMED
+    ]  # in use, idle, being replaced
+
+
+def _one_change_at_least(schema: dict[str, Any]) -> None:
+    """At least one field; the fields that cannot be emptied show no null default."""
+    schema["minProperties"] = 1
+    for field in schema["properties"].values():
+        if field.get("default", "") is None and "type" in field:
+            del field["default"]
 
 
 class EnterpriseUpdateForm(Form):
-    """Annex 3 fields and the extra items; every field optional, only those given change."""
+    """Annex 3 fields and the extra items; every field optional, only those given change.
+    The record's name, address, industry class and aging installations cannot be emptied:
+    null is refused for them (`[]` says there are no aging installations)."""
 
-    name: Annotated[str, Field(min_length=4, max_length=100)] | None = None
-    address: Annotated[str, Field(min_length=4, max_length=200)] | None = None
-    industry_code: IndustryCode | None = None
-    park_id: Annotated[str, Field(pattern=r"^[0-9]{6}P[0-9]{2,4}$")] | None = None
+    model_config = ConfigDict(json_schema_extra=_one_change_at_least)
+
+    name: EnterpriseName | SkipJsonSchema[None] = None
+    address: Address | SkipJsonSchema[None] = None
+    industry_code: IndustryCode | SkipJsonSchema[None] = None
+    park_id: Annotated[str, Field(pattern=r"^[0-9]{6}P[0-9]{2,4}" + END)] | None = None
     responsible_person: Name | None = None
     safety_head: Name | None = None
     safety_head_phone: Phone | None = None
     emergency_phone: Phone | None = None
-    aging_installations: Annotated[list[AgingInstallation], Field(max_length=100)] | None = None
+    aging_installations: (
+        Annotated[list[AgingInstallation], Field(max_length=100)] | SkipJsonSchema[None]
+    ) = None

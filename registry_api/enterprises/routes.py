@@ -18,7 +18,14 @@ from registry_api.enterprises.forms import (
 from registry_api.enterprises.storage import Application, Enterprise
 from registry_api.errors import ValidationFailed
 from registry_api.forms import read_form
-from registry_api.requests import Endpoint, if_match_version, path_id, resources
+from registry_api.requests import (
+    Endpoint,
+    Link,
+    QueryParameter,
+    if_match_version,
+    path_id,
+    resources,
+)
 
 APPLICATION_STATUSES = ("pending", "approved", "rejected")
 
@@ -116,32 +123,53 @@ async def get_enterprise(request: Request) -> Response:
 async def update_enterprise(request: Request) -> Response:
     async with resources(request).pool.acquire() as conn:
         actor = await signed_in(request, conn)
-        version = if_match_version(request.headers.get("if-match"))
         form = await read_form(request, EnterpriseUpdateForm)
+        version = if_match_version(request.headers.get("if-match"))
         record = await operations.update(
             conn, actor, path_id(request, "enterprise_id"), version, form
         )
     return _enterprise_response(record)
 
 
+_APPLICATION = "$response.body#/id"
+_ENTERPRISE = "$response.body#/enterprise/id"
 _WRITE = (422,)
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("POST", "/enterprise-applications", apply_for_enterprise,
              "Apply for an enterprise account (public)", EnterpriseApplicationForm,
-             (201, 409, *_WRITE), public=True),
+             (201, 409, *_WRITE), public=True,
+             links=(Link("GetApplication", "GET", "/enterprise-applications/{application_id}",
+                         {"application_id": _APPLICATION}),
+                    Link("ApproveApplication", "POST",
+                         "/enterprise-applications/{application_id}/approve",
+                         {"application_id": _APPLICATION}),
+                    Link("RejectApplication", "POST",
+                         "/enterprise-applications/{application_id}/reject",
+                         {"application_id": _APPLICATION}))),
     Endpoint("GET", "/enterprise-applications", list_applications,
-             "Applications of enterprises in scope (?status=pending|approved|rejected)"),
+             "Applications of enterprises in scope, optionally of one status (regulators)",
+             None, (200, 404),
+             links=(Link("GetFirstApplication", "GET",
+                         "/enterprise-applications/{application_id}",
+                         {"application_id": "$response.body#/applications/0/id"}),),
+             query=(QueryParameter("status", {"type": "string", "enum": APPLICATION_STATUSES},
+                                   "only the applications of this status"),)),
     Endpoint("GET", "/enterprise-applications/{application_id}", get_application,
              "An application in scope", None, (200, 404)),
     Endpoint("POST", "/enterprise-applications/{application_id}/approve", approve_application,
              "Approve: creates the enterprise and its owner account (county or city admins)",
-             None, (200, 403, 404, 409)),
+             None, (200, 403, 404, 409),
+             links=(Link("GetEnterprise", "GET", "/enterprises/{enterprise_id}",
+                         {"enterprise_id": _ENTERPRISE}),)),
     Endpoint("POST", "/enterprise-applications/{application_id}/reject", reject_application,
              "Reject with a reason (county or city admins)", DecisionForm,
              (200, 403, 404, 409, *_WRITE)),
     Endpoint("GET", "/enterprises/{enterprise_id}", get_enterprise,
-             "An enterprise record (ETag: its version)", None, (200, 404)),
+             "An enterprise record (ETag: its version)", None, (200, 404), etag=True,
+             links=(Link("UpdateEnterprise", "PATCH", "/enterprises/{enterprise_id}",
+                         {"enterprise_id": "$response.body#/id",
+                          "If-Match": "$response.header.ETag"}),)),
     Endpoint("PATCH", "/enterprises/{enterprise_id}", update_enterprise,
              "Change the own enterprise record (If-Match: the version read)",
-             EnterpriseUpdateForm, (200, 403, 404, 409, 412, 428, *_WRITE)),
+             EnterpriseUpdateForm, (200, 403, 404, 409, 412, 428, *_WRITE), etag=True),
 )  # fmt: skip

@@ -6,8 +6,8 @@ from typing import Annotated
 
 from pydantic import Field
 
-from registry_api.forms import Form
+from registry_api.forms import NOT_BLANK, TRIMMED, Form
 
 
 class ParkForm(Form):
-    name: Annotated[str, Field(min_length=2, max_length=100)]
+    name: Annotated[str, Field(min_length=2, max_length=100, pattern=NOT_BLANK), TRIMMED]

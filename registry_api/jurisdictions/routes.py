@@ -12,7 +12,7 @@ from registry_api.accounts.rules import Jurisdiction
 from registry_api.forms import read_form
 from registry_api.jurisdictions import operations
 from registry_api.jurisdictions.forms import ParkForm
-from registry_api.requests import Endpoint, resources
+from registry_api.requests import Endpoint, Link, path_text, resources
 
 
 def jurisdiction_json(unit: Jurisdiction) -> dict[str, Any]:
@@ -28,7 +28,7 @@ async def jurisdiction(request: Request) -> Response:
     async with resources(request).pool.acquire() as conn:
         actor = await signed_in(request, conn)
         found = await operations.unit_with_children(
-            conn, actor, request.path_params["jurisdiction_id"]
+            conn, actor, path_text(request, "jurisdiction_id")
         )
     return JSONResponse(
         {
@@ -43,7 +43,7 @@ async def create_park(request: Request) -> Response:
         actor = await signed_in(request, conn)
         form = await read_form(request, ParkForm)
         park = await operations.create_park(
-            conn, actor, request.path_params["jurisdiction_id"], form.name
+            conn, actor, path_text(request, "jurisdiction_id"), form.name
         )
     return JSONResponse(jurisdiction_json(park), status_code=201)
 
@@ -53,5 +53,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              "A jurisdiction in scope, with its children", None, (200, 404)),
     Endpoint("POST", "/jurisdictions/{jurisdiction_id}/parks", create_park,
              "Add a chemical park under a county or city (admins)", ParkForm,
-             (201, 403, 404, 422)),
+             (201, 403, 404, 422),
+             links=(Link("GetPark", "GET", "/jurisdictions/{jurisdiction_id}",
+                         {"jurisdiction_id": "$response.body#/id"}),)),
 )  # fmt: skip

@@ -102,8 +102,9 @@ def derivation_json(derived: DerivedLabel, ref: Reference) -> dict[str, Any]:
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", "/ghs/hazard-classes", hazard_classes,
              "GHS hazard classes and categories with their label elements (public)",
-             public=True),
+             public=True, database=False),
     Endpoint("POST", "/ghs/derive", derive,
              "Label elements of a GHS classification, each with its rule; with `label`, "
-             "whether that label conforms (public)", DeriveForm, (200, 422), public=True),
+             "whether that label conforms (public)", DeriveForm, (200, 422), public=True,
+             database=False),
 )  # fmt: skip

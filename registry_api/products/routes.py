@@ -17,7 +17,7 @@ from registry_api.products.codes import CodeDesk
 from registry_api.products.filings import revision_problems
 from registry_api.products.forms import ProductForm, RevisionForm
 from registry_api.products.storage import Product, Revision
-from registry_api.requests import PREFIX, Endpoint, if_match_version, path_id, resources
+from registry_api.requests import PREFIX, Endpoint, Link, if_match_version, path_id, resources
 
 
 def _desk(request: Request) -> CodeDesk:
@@ -114,8 +114,8 @@ async def get_product(request: Request) -> Response:
 async def update_product(request: Request) -> Response:
     async with resources(request).pool.acquire() as conn:
         actor = await signed_in(request, conn)
-        version = if_match_version(request.headers.get("if-match"))
         form = await read_form(request, ProductForm)
+        version = if_match_version(request.headers.get("if-match"))
         summary = await operations.update_product(
             conn, actor, path_id(request, "product_id"), version, form
         )
@@ -157,8 +157,8 @@ async def get_revision(request: Request) -> Response:
 async def update_revision(request: Request) -> Response:
     async with resources(request).pool.acquire() as conn:
         actor = await signed_in(request, conn)
-        version = if_match_version(request.headers.get("if-match"))
         form = await read_form(request, RevisionForm)
+        version = if_match_version(request.headers.get("if-match"))
         owner, updated = await operations.update_revision(
             conn, actor, path_id(request, "revision_id"), version, form
         )
@@ -195,28 +195,50 @@ async def qr_sheet(request: Request) -> Response:
     return Response(render_print_sheet(items), media_type="application/pdf")
 
 
+def _product_links(product_id: str) -> tuple[Link, ...]:
+    return (
+        Link("GetProduct", "GET", "/products/{product_id}", {"product_id": product_id}),
+        Link("StartRevision", "POST", "/products/{product_id}/revisions",
+             {"product_id": product_id}),
+        Link("ProductQrSvg", "GET", "/products/{product_id}/qr.svg", {"product_id": product_id}),
+    )  # fmt: skip
+
+
+def _revision_links(revision_id: str) -> tuple[Link, ...]:
+    return (
+        Link("GetRevision", "GET", "/revisions/{revision_id}", {"revision_id": revision_id}),
+        Link("UpdateRevision", "PUT", "/revisions/{revision_id}",
+             {"revision_id": revision_id, "If-Match": "$response.header.ETag"}),
+    )  # fmt: skip
+
+
 _WRITE = (422,)
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("POST", "/enterprises/{enterprise_id}/products", create_product,
-             "Add a product of the own enterprise", ProductForm, (201, 403, 404, 409, *_WRITE)),
+             "Add a product of the own enterprise", ProductForm, (201, 403, 404, 409, *_WRITE),
+             links=_product_links("$response.body#/id")),
     Endpoint("GET", "/enterprises/{enterprise_id}/products", list_products,
              "The enterprise's products with status, current revision and code", None,
-             (200, 404)),
+             (200, 404), links=_product_links("$response.body#/products/0/id")),
     Endpoint("GET", "/products/{product_id}", get_product,
-             "A product with its revisions (ETag: its version)", None, (200, 404)),
+             "A product with its revisions (ETag: its version)", None, (200, 404), etag=True,
+             links=(Link("UpdateProduct", "PUT", "/products/{product_id}",
+                         {"product_id": "$response.body#/id",
+                          "If-Match": "$response.header.ETag"}),)),
     Endpoint("PUT", "/products/{product_id}", update_product,
              "Correct a product's details (If-Match: the version read); scans show them "
              "from the next approved revision", ProductForm,
-             (200, 403, 404, 409, 412, 428, *_WRITE)),
+             (200, 403, 404, 409, 412, 428, *_WRITE), etag=True),
     Endpoint("POST", "/products/{product_id}/revisions", create_revision,
              "Start a revision (a draft) of the SDS and label", RevisionForm,
-             (201, 403, 404, 409, *_WRITE)),
+             (201, 403, 404, 409, *_WRITE), etag=True,
+             links=_revision_links("$response.body#/id")),
     Endpoint("GET", "/revisions/{revision_id}", get_revision,
              "A revision (ETag: its version); a draft lists what still blocks submitting it",
-             None, (200, 404)),
+             None, (200, 404), etag=True),
     Endpoint("PUT", "/revisions/{revision_id}", update_revision,
              "Replace a draft's content (If-Match: the version read)", RevisionForm,
-             (200, 403, 404, 409, 412, 428, *_WRITE)),
+             (200, 403, 404, 409, 412, 428, *_WRITE), etag=True),
     Endpoint("GET", "/products/{product_id}/qr.svg", product_qr_svg,
              "The product's QR code as SVG", None, (200, 404), media_type="image/svg+xml"),
     Endpoint("GET", "/products/{product_id}/qr.png", product_qr_png,

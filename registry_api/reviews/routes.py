@@ -19,7 +19,7 @@ from registry_api.enterprises.forms import DecisionForm
 from registry_api.errors import ValidationFailed
 from registry_api.forms import read_form
 from registry_api.products.codes import CodeDesk
-from registry_api.requests import Endpoint, path_id, resources
+from registry_api.requests import Endpoint, Link, QueryParameter, path_id, path_text, resources
 from registry_api.reviews import approval, operations
 from registry_api.reviews.forms import (
     CodeStatusForm,
@@ -164,9 +164,9 @@ async def expiring_certificates(request: Request) -> Response:
 
 
 async def _code_status(request: Request, *, suspend: bool) -> Response:
-    code_id = request.path_params["code_id"].replace("-", "").upper()
     async with resources(request).pool.acquire() as conn:
         actor = await signed_in(request, conn)
+        code_id = path_text(request, "code_id").replace("-", "").upper()
         form = await read_form(request, CodeStatusForm)
         status = await approval.set_code_status(
             conn, actor, code_id, suspend=suspend, reason=form.reason, desk=_desk(request)
@@ -182,22 +182,34 @@ async def reinstate_code(request: Request) -> Response:
     return await _code_status(request, suspend=False)
 
 
+def _submission_links(submission_id: str) -> tuple[Link, ...]:
+    return (
+        Link("GetSubmission", "GET", "/submissions/{submission_id}",
+             {"submission_id": submission_id}),
+        Link("ApproveSubmission", "POST", "/submissions/{submission_id}/approve",
+             {"submission_id": submission_id}),
+        Link("RejectSubmission", "POST", "/submissions/{submission_id}/reject",
+             {"submission_id": submission_id}),
+    )  # fmt: skip
+
+
+_FILED = _submission_links("$response.body#/id")
 _WRITE = (422,)
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("POST", "/enterprises/{enterprise_id}/registrations", submit_registration,
              "File a registration (new, change, renewal) with product revisions",
-             RegistrationForm, (201, 403, 404, 409, *_WRITE)),
+             RegistrationForm, (201, 403, 404, 409, *_WRITE), links=_FILED),
     Endpoint("POST", "/enterprises/{enterprise_id}/info-updates", submit_info_update,
              "A registered enterprise files changes of its record for review", InfoUpdateForm,
-             (201, 403, 404, 409, *_WRITE)),
+             (201, 403, 404, 409, *_WRITE), links=_FILED),
     Endpoint("POST", "/enterprises/{enterprise_id}/deregistrations", submit_deregistration,
              "Report a closed enterprise for deregistration (the enterprise or its regulators)",
-             DeregistrationForm, (201, 403, 404, 409, *_WRITE)),
+             DeregistrationForm, (201, 403, 404, 409, *_WRITE), links=_FILED),
     Endpoint("GET", "/enterprises/{enterprise_id}/submissions", enterprise_submissions,
              "The enterprise's submissions with every decision and reason", None, (200, 404)),
     Endpoint("GET", "/reviews", review_queue,
              "Submissions waiting at a step of the own level, inside the own jurisdiction",
-             None, (200, 403)),
+             None, (200, 403), links=_submission_links("$response.body#/submissions/0/id")),
     Endpoint("GET", "/submissions/{submission_id}", get_submission,
              "A submission with its decisions", None, (200, 404)),
     Endpoint("POST", "/submissions/{submission_id}/approve", approve_submission,
@@ -207,8 +219,12 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              "Reject with a reason: the submission returns to the enterprise", DecisionForm,
              (200, 403, 404, 409, *_WRITE)),
     Endpoint("GET", "/certificates", expiring_certificates,
-             "Registration certificates in scope expiring within ?expiring_within_days=N (90)",
-             None, (200, 403, 422)),
+             "Registration certificates in scope expiring within a number of days",
+             None, (200, 403, 422),
+             query=(QueryParameter("expiring_within_days",
+                                   {"type": "integer", "minimum": 0,
+                                    "maximum": MAX_EXPIRY_WINDOW_DAYS, "default": 90},
+                                   "expiring on or before today plus this many days"),)),
     Endpoint("POST", "/codes/{code_id}/suspend", suspend_code,
              "Suspend a code with a reason (admins, reviewers)", CodeStatusForm,
              (200, 403, 404, 409, *_WRITE)),

@@ -117,7 +117,8 @@ async def test_accounts_are_created_level_by_level_within_scope(national: Signed
     other_province = await province.post(
         "/accounts", regulator("13900000017", "admin", "city", "150100")
     )
-    assert other_province.status_code == 422
+    # A unit outside the own is one the admin may not create accounts in (403), field named.
+    assert other_province.status_code == 403
     assert "jurisdiction_id" in other_province.json()["error"]["fields"]
     by_reviewer = await reviewer.post(
         "/accounts", regulator("13900000018", "viewer", "province", "140000")
