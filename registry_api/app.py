@@ -12,6 +12,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from codesvc.bodylimit import BodyLimitMiddleware
 from codesvc.keyring import KeyRing
@@ -46,6 +47,7 @@ def create_app(config: ServiceConfig) -> Starlette:
         ],
         middleware=[
             Middleware(RequestLogMiddleware),
+            Middleware(InternalErrorMiddleware),
             Middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES, too_large=_too_large),
         ],
         exception_handlers={
@@ -117,6 +119,43 @@ async def _unavailable(_request: Request, exc: Exception) -> Response:
     )
 
 
+class InternalErrorMiddleware:
+    """An unexpected failure becomes a logged 500 while the request's id is still known, so
+    the answer quotes it and carries it in X-Request-ID (starlette's outermost handler, the
+    fallback below, runs after the request log has let go of it)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Exception:
+            if started:  # too late for an answer of our own
+                raise
+            _log.exception("unexpected error")
+            await _server_error_response()(scope, receive, send)
+
+
 async def _server_error(_request: Request, _exc: Exception) -> Response:
-    message = f"internal error; quote request id {request_id_var.get()} when reporting it"
+    return _server_error_response()
+
+
+def _server_error_response() -> Response:
+    request_id = request_id_var.get()
+    message = (
+        f"internal error; quote request id {request_id} when reporting it"
+        if request_id
+        else "internal error"
+    )
     return JSONResponse(error_body("internal", message), status_code=500)

@@ -29,12 +29,12 @@ def identifier(
     *,
     example: str,
     format_name: str | None = None,
-    max_length: int | None = 32,
 ) -> tuple[FieldInfo, AfterValidator]:
     """The metadata of an identifier field: the document shows `expression` (a `validators`
     pattern) and `format_name` with `description`; the server runs `check`, whose message
     says what is wrong better than "does not match the pattern" would. `example` is a valid
-    value: what clients (and schemathesis) take where the format needs more than a pattern."""
+    value: what clients (and schemathesis) take where the format needs more than a pattern.
+    The pattern bounds the length (at most 41 characters), so no maxLength is given."""
     extra: dict[str, JsonValue] = {"pattern": validators.document_pattern(expression)}
     if format_name is not None:
         extra["format"] = format_name
@@ -45,9 +45,7 @@ def identifier(
         except validators.InvalidValue as exc:
             raise ValueError(str(exc)) from None
 
-    field = Field(
-        max_length=max_length, description=description, examples=[example], json_schema_extra=extra
-    )
+    field = Field(description=description, examples=[example], json_schema_extra=extra)
     return field, AfterValidator(run)
 
 
@@ -71,7 +69,6 @@ _RESIDENT_ID = identifier(
     "a sequence and the check character (0-9 or X)",
     example="11010519491231002X",
     format_name="gb11643-resident-id",
-    max_length=None,
 )
 # Free text holds something besides white space; once the value is valid, NUL characters
 # (which PostgreSQL stores in no text or JSON) are taken out and the white space around it

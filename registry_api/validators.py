@@ -37,8 +37,10 @@ END = r"(?![\s\S])"  # the end of the text; `$` would also match before a final 
 # White space as Python's `str.isspace` (and so `str.strip`) has it, spelt out: `\s` means
 # slightly different sets to different regular expression engines and generators.
 WHITE_SPACE = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
-_SEP = rf"[{WHITE_SPACE}-]*"  # white space and dashes, as people write numbers
-_WS = rf"[{WHITE_SPACE}]*"
+# Between the characters of a number one separator at most (so its length is bounded:
+# fuzzers need not throw away long draws, and people write one space or one dash).
+_SEP = rf"[{WHITE_SPACE}-]?"  # white space or a dash, as people write numbers
+_WS = rf"[{WHITE_SPACE}]?"
 MOBILE = rf"{_SEP}(?:\+{_SEP}8{_SEP}6{_SEP})?1{_SEP}[3-9](?:{_SEP}[0-9]){{9}}{_SEP}"
 _LANDLINE = rf"0(?:{_WS}[0-9]){{2,3}}{_WS}-?(?:{_WS}[0-9]){{7,8}}(?:{_WS}-(?:{_WS}[0-9]){{1,6}})?"
 _SERVICE_NUMBER = rf"[48]{_WS}0{_WS}0{_WS}-?(?:{_WS}[0-9]){{3}}{_WS}-?(?:{_WS}[0-9]){{4}}"
@@ -48,7 +50,7 @@ _USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # 31 characters: no I, O, S,
 # Codes with a check character: a space between characters, a little white space around;
 # the pattern bounds their length, so the document needs no maxLength (whose boundary
 # values, drawn from the pattern alone, would have wrong check characters).
-_EDGE = rf"[{WHITE_SPACE}]{{0,4}}"
+_EDGE = rf"[{WHITE_SPACE}]{{0,2}}"
 USCC = rf"{_EDGE}(?: ?[0-9A-HJ-NP-RTUW-Ya-hj-np-rtuw-y]){{18}}{_EDGE}"
 RESIDENT_ID = rf"{_EDGE}(?: ?[0-9]){{17}} ?[0-9Xx]{_EDGE}"
 CAS = rf"{_EDGE}[0-9]{{2,7}}-[0-9]{{2}}-[0-9]{_EDGE}"
@@ -153,7 +155,8 @@ def _org_value(char: str) -> int:
 
 
 def _text(value: object) -> str:
-    """The value as typed (the patterns above say what may surround it)."""
+    """The value as typed (the patterns above say what may surround it; none matches more
+    than 41 characters)."""
     if not isinstance(value, str):
         raise InvalidValue("must be text")
     if len(value) > 64:

@@ -28,7 +28,6 @@ _USCC = identifier(
     "organisation code's check character in 17th place and the code's in 18th; spaces allowed",
     example="91350100M000100Y43",
     format_name="gb32100-uscc",
-    max_length=None,
 )
 Uscc = Annotated[str, *_USCC]
 # The schema lists the classes (and the counties below); the operations check against the

@@ -107,7 +107,6 @@ _CAS = identifier(
     "a CAS registry number, 7732-18-5, its last digit the check digit",
     example="67-64-1",
     format_name="cas-registry-number",
-    max_length=None,
 )
 Cas = Annotated[str, *_CAS]
 ShortText = Annotated[str, Field(min_length=1, max_length=100, pattern=NOT_BLANK), TRIMMED]

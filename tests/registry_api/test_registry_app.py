@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncpg
 import httpx
 from asgi_lifespan import LifespanManager
 
@@ -60,3 +61,64 @@ async def test_an_unreachable_database_is_a_503_naming_it(settings: Settings) ->
         assert response.status_code == 503
         assert response.json()["error"]["code"] == "unavailable"
         assert response.headers["retry-after"] == "5"
+
+
+async def test_a_405_names_every_method_the_path_takes(
+    registry_client: httpx.AsyncClient,
+) -> None:
+    """RFC 9110: Allow lists all the path's methods, not those of one route of it."""
+    accounts = await registry_client.options("/api/v1/accounts")
+    assert accounts.status_code == 405
+    assert set(accounts.headers["allow"].split(", ")) == {"GET", "HEAD", "POST"}
+    product = await registry_client.delete("/api/v1/products/1")
+    assert product.status_code == 405
+    assert set(product.headers["allow"].split(", ")) == {"GET", "HEAD", "PUT"}
+    _assert_error_shape(product.json(), "method_not_allowed")
+
+
+async def test_a_body_in_another_media_type_is_a_415(
+    registry_client: httpx.AsyncClient,
+) -> None:
+    response = await registry_client.post(
+        "/api/v1/enterprise-applications",
+        content=b'{"uscc": "91350100M000100Y43"}',
+        headers={"content-type": "text/plain"},
+    )
+    assert response.status_code == 415
+    _assert_error_shape(response.json(), "unsupported_media_type")
+    assert "application/json" in response.json()["error"]["message"]
+
+
+async def test_json_nested_too_deep_is_a_400_not_a_crash(
+    registry_client: httpx.AsyncClient,
+) -> None:
+    deep = b"[" * 100_000 + b"]" * 100_000  # within the size limit, past the parser's depth
+    response = await registry_client.post(
+        "/api/v1/ghs/derive", content=deep, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400
+    _assert_error_shape(response.json(), "bad_request")
+
+
+async def test_an_unexpected_failure_is_a_500_quoting_the_request_id(
+    registry_client: httpx.AsyncClient, service_urls: ServiceUrls
+) -> None:
+    conn = await asyncpg.connect(service_urls.database_url)
+    try:  # a fault no handler expects: the table an application goes into is gone
+        await conn.execute("DROP TABLE enterprise_applications CASCADE")
+    finally:
+        await conn.close()
+    response = await registry_client.post(
+        "/api/v1/enterprise-applications",
+        json={
+            "uscc": "91350100M000100Y43", "name": "太原示范化工有限公司", "county_id": "140105",
+            "address": "山西省太原市小店区示范路1号", "kinds": ["producer"],
+            "industry_code": "2614", "contact_name": "联系人", "contact_mobile": "13712345678",
+        },
+        headers={"X-Request-ID": "req-quoted-0001"},
+    )  # fmt: skip
+    assert response.status_code == 500
+    _assert_error_shape(response.json(), "internal")
+    assert response.headers["x-request-id"] == "req-quoted-0001"
+    assert "req-quoted-0001" in response.json()["error"]["message"]
+    assert "Traceback" not in response.text

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from datetime import date
 
 import pytest
@@ -8,14 +9,21 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from registry_api.validators import (
+    CAS,
+    MOBILE,
+    PHONE,
+    RESIDENT_ID,
+    USCC,
     InvalidValue,
     cas_number,
+    document_pattern,
     mask_resident_id,
     mobile_number,
     phone_number,
     resident_id_number,
     unified_social_credit_code,
 )
+from tests.registry_api.identifiers import cas_numbers, credit_codes, resident_ids
 
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 
@@ -129,3 +137,54 @@ def test_junk_gives_only_the_typed_error(value: object) -> None:
     ):
         with contextlib.suppress(InvalidValue):
             validate(value)  # type: ignore[arg-type]
+
+
+# The OpenAPI document publishes `document_pattern(...)` of each kind: whatever a client
+# checks with it, the server must agree (a pattern can say all of a mobile or phone number;
+# of the codes with check characters, only the shape).
+_SHAPES = st.text(alphabet=st.sampled_from("0123456789+- \t\u3000xX-Aa"), max_size=40)
+
+
+@given(st.one_of(_SHAPES, st.text(max_size=40)))
+def test_the_published_phone_patterns_say_exactly_what_is_accepted(value: str) -> None:
+    for expression, validate in ((MOBILE, mobile_number), (PHONE, phone_number)):
+        matches = re.search(document_pattern(expression), value) is not None
+        try:
+            validate(value)
+            accepted = True
+        except InvalidValue:
+            accepted = False
+        assert matches == accepted, (expression, value)
+
+
+@given(st.one_of(_SHAPES, st.text(max_size=40)))
+def test_what_is_accepted_matches_the_published_shape(value: str) -> None:
+    for expression, validate in (
+        (USCC, unified_social_credit_code),
+        (RESIDENT_ID, resident_id_number),
+        (CAS, cas_number),
+    ):
+        with contextlib.suppress(InvalidValue):
+            validate(value)
+            assert re.search(document_pattern(expression), value), (expression, value)
+
+
+@given(credit_codes(), resident_ids(), cas_numbers())
+def test_valid_identifiers_are_accepted_and_match_their_shape(
+    uscc: str, resident_id: str, cas: str
+) -> None:
+    """The generators schemathesis uses for the formats make values the server takes."""
+    assert unified_social_credit_code(uscc) == uscc
+    assert resident_id_number(resident_id) == resident_id
+    assert cas_number(cas) == cas
+    for expression, value in ((USCC, uscc), (RESIDENT_ID, resident_id), (CAS, cas)):
+        assert re.search(document_pattern(expression), value)
+
+
+@pytest.mark.parametrize("value", ["１３８００００００００", "13８00000000", "١٣٨٠٠٠٠٠٠٠٠"])
+def test_digits_of_other_scripts_are_refused(value: str) -> None:
+    """Python's \\d takes them; the database and every reader of the number would not."""
+    with pytest.raises(InvalidValue):
+        mobile_number(value)
+    with pytest.raises(InvalidValue):
+        phone_number(value)

@@ -187,6 +187,7 @@ async def test_updates_need_the_current_version_and_lose_nothing(
     bad_refs = await patch({"industry_code": "1511", "park_id": "140105P99"}, '"3"')
     assert set(bad_refs.json()["error"]["fields"]) == {"industry_code", "park_id"}
     assert (await patch({"colour": "red"}, '"3"')).status_code == 422
+    assert (await patch({}, '"3"')).status_code == 422  # names nothing to change
     emptied = await patch({"name": None, "aging_installations": None, "park_id": None}, '"3"')
     assert emptied.status_code == 422
     assert set(emptied.json()["error"]["fields"]) == {"name", "aging_installations"}
@@ -196,9 +197,19 @@ async def test_updates_need_the_current_version_and_lose_nothing(
     )
     assert by_regulator.status_code == 403
 
+    # A request the document forbids is refused as such before its version is looked at:
+    # no body is a 400, an If-Match that is no ETag of ours a 400, whatever the version.
+    no_body = await registry_client.patch(path, headers=owner.headers() | {"If-Match": ""})
+    assert no_body.status_code == 400
+    assert (await patch({"safety_head": "x2"}, "*")).status_code == 400
+    malformed = await patch({"safety_head": "x2"}, "version-3")
+    assert malformed.status_code == 400
+    assert "If-Match" in malformed.json()["error"]["fields"]
+    assert (await patch({"safety_head": "x2"}, 'W/"3"')).status_code == 200  # weak: the same
+
     async with pool.acquire() as conn:
         actions = [
             r["action"] for r in await conn.fetch("SELECT action FROM audit_log ORDER BY id")
         ]
-    assert actions.count("enterprise.update") == 2
+    assert actions.count("enterprise.update") == 3
     assert "enterprise_application.approve" in actions

@@ -591,3 +591,34 @@ async def test_a_corrected_product_reaches_the_scan_with_its_next_approved_revis
     assert drafted.status_code == 201
     await _approve_all(world, await _register(world, drafted.json()["id"], kind="change"))
     assert "丙酮（工业级）" in (await world.scan(code_id)).text
+
+
+async def test_text_is_kept_trimmed_and_without_nul_characters(world: World) -> None:
+    """PostgreSQL holds no NUL in text or JSON: it is taken out, not answered with a 500."""
+    created = await world.owner.post(
+        f"/enterprises/{world.enterprise_id}/products",
+        ACETONE | {"name_zh": "  工业\x00丙酮 ", "name_en": "Acetone\x00"},
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["name"] == {"zh": "工业丙酮", "en": "Acetone"}
+    blank = await world.owner.post(
+        f"/enterprises/{world.enterprise_id}/products", ACETONE | {"name_zh": " \x00\u3000"}
+    )
+    assert blank.status_code == 422
+    assert set(blank.json()["error"]["fields"]) == {"name_zh"}
+
+
+async def test_a_draft_names_classes_and_categories_of_the_tables(world: World) -> None:
+    _, draft_id = await _draft(world)
+    draft = await world.owner.get(f"/revisions/{draft_id}")
+    body = revision_body() | {
+        "classification": [
+            {"class": "flammable_liquid", "category": "2"},
+            {"class": "acute_toxicity_oral", "category": "9"},
+        ]
+    }
+    refused = await world.put(world.owner, f"/revisions/{draft_id}", body, draft.headers["etag"])
+    assert refused.status_code == 422
+    fields = refused.json()["error"]["fields"]
+    assert set(fields) == {"classification[0].class", "classification[1].category"}
+    assert "it has 1, 2, 3, 4, 5" in fields["classification[1].category"]
