@@ -13,16 +13,6 @@ from datetime import date
 
 from codesvc.codes import PROVINCE_CODES
 
-# Annex 1 of the source document: the GB/T 4754-2017 classes of the chemical and
-# pharmaceutical enterprises that must register (石油煤炭燃料加工、化学原料和化学制品、
-# 化学药品原料药、化学纤维).
-CHEMICAL_AND_PHARMA_CLASSES = frozenset(
-    {"2511", "2519", "2521", "2522", "2523"}
-    | {"2611", "2612", "2613", "2614", "2619", "2621", "2622", "2623", "2631", "2641", "2645"}
-    | {"2651", "2652", "2653", "2661", "2662", "2663", "2666", "2669", "2684"}
-    | {"2710", "2811", "2821", "2822", "2823", "2824", "2825", "2826"}
-)
-
 
 class InvalidValue(ValueError):
     """A value that is not valid for its kind; the message says why."""

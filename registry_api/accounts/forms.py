@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from registry_api.accounts.rules import Level, Role
+from registry_api.accounts.rules import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, Level, Role
 from registry_api.forms import NOT_BLANK, TRIMMED, Form, Mobile, Name, Phone, ResidentId
 from registry_api.validators import END
 
@@ -20,7 +20,16 @@ class LoginForm(Form):
 
 class PasswordChangeForm(Form):
     current_password: Password
-    new_password: Password
+    # The document gives the rule's lengths; the operation checks them with the rest of the
+    # rule, so one answer names everything wrong with the new password.
+    new_password: Annotated[
+        Password,
+        Field(
+            description="three of: lower case, upper case, digits, symbols; not the mobile "
+            "number, not the current password",
+            json_schema_extra={"minLength": MIN_PASSWORD_LENGTH, "maxLength": MAX_PASSWORD_LENGTH},
+        ),
+    ]
 
 
 class RegulatorForm(Form):

@@ -9,9 +9,13 @@ from pydantic import ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
 from registry_api import validators
-from registry_api.enterprises.reference import county_codes, industry_classes
+from registry_api.enterprises.reference import (
+    CHEMICAL_AND_PHARMA_CLASSES,
+    county_codes,
+    industry_classes,
+)
 from registry_api.forms import NOT_BLANK, TRIMMED, Form, Mobile, Name, Phone, Reason, identifier
-from registry_api.validators import CHEMICAL_AND_PHARMA_CLASSES, END
+from registry_api.validators import END
 
 
 class EnterpriseKind(StrEnum):

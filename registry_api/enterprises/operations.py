@@ -18,6 +18,7 @@ from registry_api.accounts.rules import Level, Role, hash_password, temporary_pa
 from registry_api.audit import append_audit, changed_fields
 from registry_api.enterprises import storage as db
 from registry_api.enterprises.forms import EnterpriseApplicationForm, EnterpriseUpdateForm
+from registry_api.enterprises.reference import CHEMICAL_AND_PHARMA_CLASSES
 from registry_api.errors import (
     Conflict,
     Forbidden,
@@ -25,7 +26,6 @@ from registry_api.errors import (
     PreconditionFailed,
     ValidationFailed,
 )
-from registry_api.validators import CHEMICAL_AND_PHARMA_CLASSES
 
 _DECIDING_LEVELS = (Level.COUNTY, Level.CITY)
 INFO_UPDATES_PATH = "/api/v1/enterprises/{enterprise_id}/info-updates"

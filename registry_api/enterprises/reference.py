@@ -1,9 +1,9 @@
-"""The codes an enterprise's application and record may name, for the OpenAPI document: the
-counties of the GB/T 2260 tree and the GB/T 4754-2017 industry classes.
+"""The codes an enterprise's application and record may name: the counties of the GB/T 2260
+tree and the GB/T 4754-2017 industry classes, and the classes of annex 1.
 
-Read from the migrations that load them into the database, so the document lists exactly
-what the database holds (a test compares the two); the operations check against the
-database itself.
+The first two are read from the migrations that load them into the database, for the
+OpenAPI document, so it lists exactly what the database holds (a test compares the two);
+the operations check against the database itself.
 """
 
 from __future__ import annotations
@@ -12,6 +12,16 @@ import functools
 import re
 
 from registry_api import MIGRATIONS_DIR
+
+# Annex 1 of the source document: the GB/T 4754-2017 classes of the chemical and
+# pharmaceutical enterprises that must register (石油煤炭燃料加工、化学原料和化学制品、
+# 化学药品原料药、化学纤维).
+CHEMICAL_AND_PHARMA_CLASSES = frozenset(
+    {"2511", "2519", "2521", "2522", "2523"}
+    | {"2611", "2612", "2613", "2614", "2619", "2621", "2622", "2623", "2631", "2641", "2645"}
+    | {"2651", "2652", "2653", "2661", "2662", "2663", "2666", "2669", "2684"}
+    | {"2710", "2811", "2821", "2822", "2823", "2824", "2825", "2826"}
+)
 
 _DIVISIONS = MIGRATIONS_DIR / "0002_divisions.sql"
 _INDUSTRIES = MIGRATIONS_DIR / "0005_industry_classes.sql"
