@@ -9,6 +9,8 @@ import re
 from http import HTTPStatus
 from typing import Any
 
+from pydantic import TypeAdapter
+
 from registry_api.endpoints import ENDPOINTS
 from registry_api.requests import IF_MATCH_PATTERN, MAX_ROW_ID, PATH_PATTERNS, PREFIX, Endpoint
 
@@ -33,6 +35,11 @@ _PATH_PARAMETERS: dict[str, dict[str, Any]] = {
         "type": "string",
         "pattern": PATH_PATTERNS["jurisdiction_id"],
         "description": "a GB/T 2260 division code (140105), or a chemical park's (140105P01)",
+    },
+    "parent_id": {
+        "type": "string",
+        "pattern": PATH_PATTERNS["parent_id"],
+        "description": "the GB/T 2260 code of a city or a county, which chemical parks hang from",
     },
     "code_id": {
         "type": "string",
@@ -91,7 +98,7 @@ def openapi() -> dict[str, Any]:
             "summary": endpoint.summary,
             "operationId": operation_id(endpoint.method, endpoint.path),
             "responses": {
-                str(status): _response(endpoint, status) for status in statuses(endpoint)
+                str(status): _response(endpoint, status, schemas) for status in statuses(endpoint)
             },
         }
         if not endpoint.public:
@@ -161,7 +168,7 @@ def _query_parameters(endpoint: Endpoint) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-def _response(endpoint: Endpoint, status: int) -> dict[str, Any]:
+def _response(endpoint: Endpoint, status: int, schemas: dict[str, Any]) -> dict[str, Any]:
     response: dict[str, Any] = {"description": _WHY.get(status, HTTPStatus(status).phrase)}
     headers: dict[str, Any] = {}
     if status >= 400:
@@ -174,12 +181,9 @@ def _response(endpoint: Endpoint, status: int) -> dict[str, Any]:
             headers["WWW-Authenticate"] = _header("the scheme to sign in with", "string")
     else:
         if status != 204:
-            schema = (
-                {"type": "object"}
-                if endpoint.media_type == "application/json"
-                else {"type": "string", "format": "binary"}
-            )
-            response["content"] = {endpoint.media_type: {"schema": schema}}
+            response["content"] = {
+                endpoint.media_type: {"schema": _success_schema(endpoint, schemas)}
+            }
         if endpoint.etag:
             headers["ETag"] = _header("the record's version, for If-Match", "string")
         links = {
@@ -194,6 +198,20 @@ def _response(endpoint: Endpoint, status: int) -> dict[str, Any]:
     if headers:
         response["headers"] = headers
     return response
+
+
+def _success_schema(endpoint: Endpoint, schemas: dict[str, Any]) -> dict[str, Any]:
+    """The success's shape, its named parts added to `schemas`."""
+    if endpoint.media_type != "application/json":
+        return {"type": "string", "format": "binary"}
+    if endpoint.response is None:
+        return {"type": "object"}
+    schema = TypeAdapter(endpoint.response).json_schema(
+        ref_template="#/components/schemas/{model}", mode="serialization"
+    )
+    schemas.update(schema.pop("$defs", {}))
+    schemas[endpoint.response.__name__] = schema
+    return {"$ref": f"#/components/schemas/{endpoint.response.__name__}"}
 
 
 def _header(description: str, kind: str) -> dict[str, Any]:

@@ -7,9 +7,9 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, WithJsonSchema, with_config
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -18,6 +18,14 @@ from registry_api.errors import NotFound, PreconditionRequired, RegistryError
 from registry_api.validators import END
 
 PREFIX = "/api/v1"  # where the registry's API lives
+
+
+_Shape = TypeVar("_Shape")
+# A response's shape is a TypedDict: mypy checks the handler builds it, and the document
+# shows it (every field, and no other: `answer` forbids the rest).
+answer: Callable[[type[_Shape]], type[_Shape]] = with_config(ConfigDict(extra="forbid"))
+Timestamp = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
+Day = Annotated[str, WithJsonSchema({"type": "string", "format": "date"})]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +64,7 @@ class Endpoint:
     summary: str
     body: type[BaseModel] | None = None
     answers: tuple[int, ...] = (200,)
+    response: type | None = None  # the success's shape (a TypedDict of `answer`)
     public: bool = False  # callable without a session
     media_type: str = "application/json"
     query: tuple[QueryParameter, ...] = ()
@@ -81,16 +90,22 @@ def resources(request: Request) -> Resources:
 _CROCKFORD = "[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]"
 PATH_PATTERNS = {
     "jurisdiction_id": r"^[0-9]{6}(P[0-9]{2,4})?" + END,
+    # A city or a county: GB/T 2260 gives the nation and provinces codes ending in 0000.
+    "parent_id": r"^[0-9]{2}([1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])" + END,
     "code_id": f"^{_CROCKFORD}{{4}}(-?{_CROCKFORD}{{4}}){{3}}" + END,
 }
 MAX_ROW_ID = 10**18 - 1  # 18 digits: what `path_id` takes, within PostgreSQL's bigint
+
+
+_WHAT_IS_NOT_THERE = {"parent_id": "city or county"}
 
 
 def path_text(request: Request, name: str) -> str:
     """A path parameter of `PATH_PATTERNS`; 404 when it does not have that shape."""
     raw: str = request.path_params[name]
     if not re.search(PATH_PATTERNS[name], raw):
-        raise NotFound(f"no {name.removesuffix('_id')} {raw[:40]!r}")
+        what = _WHAT_IS_NOT_THERE.get(name, name.removesuffix("_id"))
+        raise NotFound(f"no {what} {raw[:40]!r}")
     return raw
 
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from typing_extensions import TypedDict  # pydantic reads only this one on Python 3.11
+
 from codesvc.storage import Connection
 from registry_api.accounts import storage
 from registry_api.accounts.forms import RegulatorForm
@@ -349,13 +351,27 @@ async def _insert_national_admin(
     )
 
 
-def account_profile(account: storage.Account) -> dict[str, Any]:
+class AccountProfile(TypedDict):
     """What a person set on an account: never a secret, the resident ID masked."""
+
+    mobile: str
+    name: str
+    role: Role | None
+    level: Level | None
+    jurisdiction_id: str | None
+    work_unit: str | None
+    position: str | None
+    office_phone: str | None
+    resident_id: str | None
+    remark: str | None
+
+
+def account_profile(account: storage.Account) -> AccountProfile:
     return {
         "mobile": account.mobile,
         "name": account.name,
-        "role": None if account.role is None else account.role.value,
-        "level": None if account.level is None else account.level.value,
+        "role": account.role,
+        "level": account.level,
         "jurisdiction_id": account.jurisdiction_id,
         "work_unit": account.work_unit,
         "position": account.position,

@@ -5,10 +5,11 @@ password, the signed-in account, regulator accounts, the annex 2 roster.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Literal
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from typing_extensions import TypedDict  # pydantic reads only this one on Python 3.11
 
 from codesvc.storage import Connection
 from registry_api.accounts import operations
@@ -16,7 +17,16 @@ from registry_api.accounts.forms import LoginForm, PasswordChangeForm, Regulator
 from registry_api.accounts.rules import PersonalDataCipher
 from registry_api.accounts.storage import Account
 from registry_api.forms import read_form
-from registry_api.requests import Endpoint, Link, bearer_token, path_id, path_text, resources
+from registry_api.requests import (
+    Endpoint,
+    Link,
+    Timestamp,
+    answer,
+    bearer_token,
+    path_id,
+    path_text,
+    resources,
+)
 
 
 async def signed_in(
@@ -29,11 +39,48 @@ async def signed_in(
     )
 
 
-def account_json(account: Account) -> dict[str, Any]:
+@answer
+class AccountView(operations.AccountProfile):
     """An account as responses show it: the resident ID masked, never the password hash."""
+
+    id: int
+    kind: Literal["regulator", "enterprise"]
+    enterprise_id: int | None
+    must_change_password: bool
+    disabled: bool
+    created_at: Timestamp
+    version: int
+
+
+@answer
+class SessionView(TypedDict):
+    token: str
+    expires_at: Timestamp
+    must_change_password: bool
+    account: AccountView
+
+
+@answer
+class AccountList(TypedDict):
+    accounts: list[AccountView]
+
+
+@answer
+class CreatedAccount(TypedDict):
+    account: AccountView
+    temporary_password: str  # shown once: the new user signs in with it and must change it
+    warnings: list[str]
+
+
+@answer
+class TemporaryPassword(TypedDict):
+    temporary_password: str
+
+
+def account_json(account: Account) -> AccountView:
     return {
         "id": account.id,
-        "kind": account.kind,
+        "kind": "enterprise" if account.kind == "enterprise" else "regulator",
         **operations.account_profile(account),
         "enterprise_id": account.enterprise_id,
         "must_change_password": account.must_change_password,
@@ -56,14 +103,13 @@ async def login(request: Request) -> Response:
     form = await read_form(request, LoginForm)
     async with resources(request).pool.acquire() as conn:
         session = await operations.sign_in(conn, form.mobile, form.password)
-    return JSONResponse(
-        {
-            "token": session.token,
-            "expires_at": session.expires_at.isoformat(),
-            "must_change_password": session.account.must_change_password,
-            "account": account_json(session.account),
-        }
-    )
+    body: SessionView = {
+        "token": session.token,
+        "expires_at": session.expires_at.isoformat(),
+        "must_change_password": session.account.must_change_password,
+        "account": account_json(session.account),
+    }
+    return JSONResponse(body)
 
 
 async def logout(request: Request) -> Response:
@@ -93,7 +139,8 @@ async def list_accounts(request: Request) -> Response:
     async with resources(request).pool.acquire() as conn:
         actor = await signed_in(request, conn)
         accounts = await operations.accounts_in_scope(conn, actor)
-    return JSONResponse({"accounts": [account_json(a) for a in accounts]})
+    listed: AccountList = {"accounts": [account_json(a) for a in accounts]}
+    return JSONResponse(listed)
 
 
 async def get_account(request: Request) -> Response:
@@ -108,22 +155,20 @@ async def create_account(request: Request) -> Response:
         actor = await signed_in(request, conn)
         form = await read_form(request, RegulatorForm)
         created = await operations.create_regulator(conn, actor, form, _cipher(request))
-    return JSONResponse(
-        {
-            "account": account_json(created.account),
-            # Shown once: the new user signs in with it and must change it.
-            "temporary_password": created.temporary_password,
-            "warnings": created.warnings,
-        },
-        status_code=201,
-    )
+    body: CreatedAccount = {
+        "account": account_json(created.account),
+        "temporary_password": created.temporary_password,
+        "warnings": created.warnings,
+    }
+    return JSONResponse(body, status_code=201)
 
 
 async def reset_password(request: Request) -> Response:
     async with resources(request).pool.acquire() as conn:
         actor = await signed_in(request, conn)
         password = await operations.reset_password(conn, actor, _account_id(request))
-    return JSONResponse({"temporary_password": password})
+    body: TemporaryPassword = {"temporary_password": password}
+    return JSONResponse(body)
 
 
 async def disable_account(request: Request) -> Response:
@@ -174,27 +219,30 @@ def _own_links() -> tuple[Link, ...]:
 _WRITE = (422,)
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("POST", "/auth/login", login, "Sign in; returns a bearer token", LoginForm,
-             (200, 401, 422, 423), public=True),
+             (200, 401, 422, 423), SessionView, public=True),
     Endpoint("POST", "/auth/logout", logout, "End this session", None, (204,),
              before_password_change=True),
     Endpoint("POST", "/auth/password", change_password, "Change the own password",
              PasswordChangeForm, (204, *_WRITE), before_password_change=True),
-    Endpoint("GET", "/me", me, "The signed-in account", before_password_change=True,
+    Endpoint("GET", "/me", me, "The signed-in account", response=AccountView,
+             before_password_change=True,
              links=_own_links()),
     Endpoint("GET", "/jurisdictions/{jurisdiction_id}/roster.csv", roster,
              "The annex 2 roster of a unit and below, as CSV (admins)", None, (200, 403, 404),
              media_type="text/csv"),
     # Regulators' routes answer an enterprise 404: it sees nothing of the regulators.
     Endpoint("GET", "/accounts", list_accounts, "Regulator accounts of the own unit and below",
-             None, (200, 404), links=_account_links("$response.body#/accounts/0/id")),
+             None, (200, 404), AccountList,
+             links=_account_links("$response.body#/accounts/0/id")),
     Endpoint("POST", "/accounts", create_account,
              "Create a regulator account (admins); returns a one-time password", RegulatorForm,
-             (201, 403, 404, 409, *_WRITE),
+             (201, 403, 404, 409, *_WRITE), CreatedAccount,
              links=_account_links("$response.body#/account/id")),
     Endpoint("GET", "/accounts/{account_id}", get_account, "A regulator account in scope",
-             None, (200, 404)),
+             None, (200, 404), AccountView),
     Endpoint("POST", "/accounts/{account_id}/password-reset", reset_password,
-             "Give an account a one-time password (admins)", None, (200, 403, 404)),
+             "Give an account a one-time password (admins)", None, (200, 403, 404),
+             TemporaryPassword),
     Endpoint("POST", "/accounts/{account_id}/disable", disable_account,
              "Disable an account and end its sessions (admins)", None, (204, 403, 404, 409)),
 )  # fmt: skip

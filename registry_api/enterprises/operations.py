@@ -11,13 +11,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from typing_extensions import TypedDict  # pydantic reads only this one on Python 3.11
+
 from codesvc.storage import Connection
 from registry_api.accounts import storage as accounts_db
 from registry_api.accounts.operations import Actor, audit, regulator_unit
 from registry_api.accounts.rules import Level, Role, hash_password, temporary_password
 from registry_api.audit import append_audit, changed_fields
 from registry_api.enterprises import storage as db
-from registry_api.enterprises.forms import EnterpriseApplicationForm, EnterpriseUpdateForm
+from registry_api.enterprises.forms import (
+    EnterpriseApplicationForm,
+    EnterpriseKind,
+    EnterpriseUpdateForm,
+)
 from registry_api.enterprises.reference import CHEMICAL_AND_PHARMA_CLASSES
 from registry_api.errors import (
     Conflict,
@@ -233,19 +239,47 @@ async def check_changes(conn: Connection, current: db.Enterprise, changes: dict[
         raise ValidationFailed(f"{len(problems)} field(s) are not valid", problems)
 
 
-def enterprise_fields(record: db.Enterprise) -> dict[str, Any]:
+class AgingInstallationView(TypedDict):
+    name: str
+    year_commissioned: int
+    status: str
+
+
+class EnterpriseFields(TypedDict):
+    """An enterprise record's fields, as responses and the audit log show them."""
+
+    uscc: str
+    name: str
+    county_id: str
+    park_id: str | None
+    address: str
+    kinds: list[EnterpriseKind]
+    industry_code: str
+    responsible_person: str | None
+    safety_head: str | None
+    safety_head_phone: str | None
+    emergency_phone: str | None
+    aging_installations: list[AgingInstallationView]
+    status: db.EnterpriseStatus
+
+
+def enterprise_fields(record: db.Enterprise) -> EnterpriseFields:
+    installations: list[AgingInstallationView] = [
+        {"name": a["name"], "year_commissioned": a["year_commissioned"], "status": a["status"]}
+        for a in record.aging_installations
+    ]
     return {
         "uscc": record.uscc,
         "name": record.name,
         "county_id": record.county_id,
         "park_id": record.park_id,
         "address": record.address,
-        "kinds": record.kinds,
+        "kinds": [EnterpriseKind(kind) for kind in record.kinds],
         "industry_code": record.industry_code,
         "responsible_person": record.responsible_person,
         "safety_head": record.safety_head,
         "safety_head_phone": record.safety_head_phone,
         "emergency_phone": record.emergency_phone,
-        "aging_installations": record.aging_installations,
+        "aging_installations": installations,
         "status": record.status,
     }

@@ -3,25 +3,27 @@ account (public), their approval or rejection, enterprise records."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from typing_extensions import TypedDict  # pydantic reads only this one on Python 3.11
 
-from registry_api.accounts.routes import account_json, signed_in
+from registry_api.accounts.routes import AccountView, account_json, signed_in
 from registry_api.enterprises import operations
 from registry_api.enterprises.forms import (
     DecisionForm,
     EnterpriseApplicationForm,
+    EnterpriseKind,
     EnterpriseUpdateForm,
 )
-from registry_api.enterprises.storage import Application, Enterprise
+from registry_api.enterprises.storage import Application, ApplicationStatus, Enterprise
 from registry_api.errors import ValidationFailed
 from registry_api.forms import read_form
 from registry_api.requests import (
     Endpoint,
     Link,
     QueryParameter,
+    Timestamp,
+    answer,
     if_match_version,
     path_id,
     resources,
@@ -30,14 +32,50 @@ from registry_api.requests import (
 APPLICATION_STATUSES = ("pending", "approved", "rejected")
 
 
-def application_json(application: Application) -> dict[str, Any]:
+@answer
+class ApplicationView(TypedDict):
+    id: int
+    uscc: str
+    name: str
+    county_id: str
+    address: str
+    kinds: list[EnterpriseKind]
+    industry_code: str
+    contact_name: str
+    contact_mobile: str
+    status: ApplicationStatus
+    reason: str | None
+    enterprise_id: int | None
+    created_at: Timestamp
+
+
+@answer
+class ApplicationList(TypedDict):
+    applications: list[ApplicationView]
+
+
+@answer
+class EnterpriseView(operations.EnterpriseFields):
+    id: int
+    version: int
+    updated_at: Timestamp
+
+
+@answer
+class ApprovedView(TypedDict):
+    enterprise: EnterpriseView
+    owner: AccountView
+    temporary_password: str  # shown once, for the enterprise's first sign-in
+
+
+def application_json(application: Application) -> ApplicationView:
     return {
         "id": application.id,
         "uscc": application.uscc,
         "name": application.name,
         "county_id": application.county_id,
         "address": application.address,
-        "kinds": application.kinds,
+        "kinds": [EnterpriseKind(kind) for kind in application.kinds],
         "industry_code": application.industry_code,
         "contact_name": application.contact_name,
         "contact_mobile": application.contact_mobile,
@@ -48,7 +86,7 @@ def application_json(application: Application) -> dict[str, Any]:
     }
 
 
-def enterprise_json(record: Enterprise) -> dict[str, Any]:
+def enterprise_json(record: Enterprise) -> EnterpriseView:
     return {
         "id": record.id,
         **operations.enterprise_fields(record),
@@ -79,7 +117,8 @@ async def list_applications(request: Request) -> Response:
     async with resources(request).pool.acquire() as conn:
         actor = await signed_in(request, conn)
         found = await operations.applications(conn, actor, status)
-    return JSONResponse({"applications": [application_json(a) for a in found]})
+    listed: ApplicationList = {"applications": [application_json(a) for a in found]}
+    return JSONResponse(listed)
 
 
 async def get_application(request: Request) -> Response:
@@ -93,14 +132,12 @@ async def approve_application(request: Request) -> Response:
     async with resources(request).pool.acquire() as conn:
         actor = await signed_in(request, conn)
         approved = await operations.approve(conn, actor, path_id(request, "application_id"))
-    return JSONResponse(
-        {
-            "enterprise": enterprise_json(approved.enterprise),
-            "owner": account_json(approved.owner),
-            # Shown once, for the enterprise's first sign-in.
-            "temporary_password": approved.temporary_password,
-        }
-    )
+    body: ApprovedView = {
+        "enterprise": enterprise_json(approved.enterprise),
+        "owner": account_json(approved.owner),
+        "temporary_password": approved.temporary_password,
+    }
+    return JSONResponse(body)
 
 
 async def reject_application(request: Request) -> Response:
@@ -137,7 +174,7 @@ _WRITE = (422,)
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("POST", "/enterprise-applications", apply_for_enterprise,
              "Apply for an enterprise account (public)", EnterpriseApplicationForm,
-             (201, 409, *_WRITE), public=True,
+             (201, 409, *_WRITE), ApplicationView, public=True,
              links=(Link("GetApplication", "GET", "/enterprise-applications/{application_id}",
                          {"application_id": _APPLICATION}),
                     Link("ApproveApplication", "POST",
@@ -148,28 +185,30 @@ ENDPOINTS: tuple[Endpoint, ...] = (
                          {"application_id": _APPLICATION}))),
     Endpoint("GET", "/enterprise-applications", list_applications,
              "Applications of enterprises in scope, optionally of one status (regulators)",
-             None, (200, 404),
+             None, (200, 404), ApplicationList,
              links=(Link("GetFirstApplication", "GET",
                          "/enterprise-applications/{application_id}",
                          {"application_id": "$response.body#/applications/0/id"}),),
-             query=(QueryParameter("status", {"type": "string", "enum": APPLICATION_STATUSES},
+             query=(QueryParameter("status", {"type": "string", "enum": list(APPLICATION_STATUSES)},
                                    "only the applications of this status"),)),
     Endpoint("GET", "/enterprise-applications/{application_id}", get_application,
-             "An application in scope", None, (200, 404)),
+             "An application in scope", None, (200, 404), ApplicationView),
     Endpoint("POST", "/enterprise-applications/{application_id}/approve", approve_application,
              "Approve: creates the enterprise and its owner account (county or city admins)",
-             None, (200, 403, 404, 409),
+             None, (200, 403, 404, 409), ApprovedView,
              links=(Link("GetEnterprise", "GET", "/enterprises/{enterprise_id}",
                          {"enterprise_id": _ENTERPRISE}),)),
     Endpoint("POST", "/enterprise-applications/{application_id}/reject", reject_application,
              "Reject with a reason (county or city admins)", DecisionForm,
-             (200, 403, 404, 409, *_WRITE)),
+             (200, 403, 404, 409, *_WRITE), ApplicationView),
     Endpoint("GET", "/enterprises/{enterprise_id}", get_enterprise,
-             "An enterprise record (ETag: its version)", None, (200, 404), etag=True,
+             "An enterprise record (ETag: its version)", None, (200, 404), EnterpriseView,
+             etag=True,
              links=(Link("UpdateEnterprise", "PATCH", "/enterprises/{enterprise_id}",
                          {"enterprise_id": "$response.body#/id",
                           "If-Match": "$response.header.ETag"}),)),
     Endpoint("PATCH", "/enterprises/{enterprise_id}", update_enterprise,
              "Change the own enterprise record (If-Match: the version read)",
-             EnterpriseUpdateForm, (200, 403, 404, 409, 412, 428, *_WRITE), etag=True),
+             EnterpriseUpdateForm, (200, 403, 404, 409, 412, 428, *_WRITE), EnterpriseView,
+             etag=True),
 )  # fmt: skip

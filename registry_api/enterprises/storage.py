@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from codesvc.storage import Connection
+
+ApplicationStatus = Literal["pending", "approved", "rejected"]
+EnterpriseStatus = Literal["active", "deregistered"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,7 +24,7 @@ class Application:
     industry_code: str
     contact_name: str
     contact_mobile: str
-    status: str
+    status: ApplicationStatus
     reason: str | None
     decided_by: int | None
     decided_at: datetime | None
@@ -44,7 +47,7 @@ class Enterprise:
     safety_head_phone: str | None
     emergency_phone: str | None
     aging_installations: list[dict[str, Any]]
-    status: str
+    status: EnterpriseStatus
     version: int
     created_at: datetime
     updated_at: datetime

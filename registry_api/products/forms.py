@@ -9,6 +9,7 @@ from pydantic import BeforeValidator, ConfigDict, Field, ValidationInfo, field_v
 from ghs.reference import reference
 from registry_api import validators
 from registry_api.forms import NOT_BLANK, TRIMMED, Form, Phone, identifier
+from registry_api.products.storage import PhysicalForm
 
 
 def _number_as_text(value: object) -> object:
@@ -172,7 +173,7 @@ class ProductForm(Form):
     un_number: Annotated[str, Field(pattern=r"^UN[0-9]{4}" + validators.END)] | None = None
     catalogue_number: Annotated[int, Field(ge=1, le=2828)] | None = None  # 危险化学品目录 (2015)
     highly_toxic: bool = False  # 剧毒
-    physical_form: Literal["solid", "liquid", "gas", "aerosol", "paste"]
+    physical_form: PhysicalForm
 
 
 class SdsSectionForm(Form):

@@ -4,10 +4,16 @@ the label it has (一书一签). Public: no sign-in."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import (
+    Any,
+    Literal,
+    NotRequired,  # pydantic reads only these on 3.11
+    cast,
+)
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from typing_extensions import TypedDict
 
 from ghs.conformity import check_label
 from ghs.derivation import (
@@ -22,13 +28,82 @@ from ghs.reference import Reference, reference
 from registry_api.errors import ValidationFailed
 from registry_api.forms import read_form
 from registry_api.products.forms import DeriveForm
-from registry_api.requests import Endpoint
+from registry_api.requests import Endpoint, answer
+
+
+@answer
+class Texts(TypedDict):
+    zh: str
+    en: str
+
+
+@answer
+class CategoryView(TypedDict):
+    category: str
+    name: Texts
+    hazard_statements: list[list[str]]  # per statement, the codes to choose from
+    pictograms: list[str]
+    signal_word: Literal["danger", "warning"] | None
+    source: str
+
+
+# "class" is a keyword: hence the functional form (which takes no config: extra fields
+# are not refused in the document, a small loss).
+HazardClassItem = TypedDict(
+    "HazardClassItem", {"class": str, "name": Texts, "categories": list[CategoryView]}
+)
+
+
+@answer
+class HazardClassList(TypedDict):
+    classes: list[HazardClassItem]
+
+
+@answer
+class ExplainedElement(TypedDict):
+    code: str
+    text: NotRequired[Texts]  # statements only, not pictograms
+    because: list[str]  # the classifications that call for it
+    rule: str
+
+
+@answer
+class SignalWordView(TypedDict):
+    value: Literal["danger", "warning"] | None
+    rule: str
+
+
+@answer
+class Omission(TypedDict):
+    code: str
+    rule: str
+
+
+ClassifiedAs = TypedDict("ClassifiedAs", {"class": str, "category": str, "name": Texts})  # as above
+
+
+@answer
+class Conformity(TypedDict):
+    conforms: bool
+    problems: dict[str, str]  # by the label's field path
+
+
+@answer
+class DerivationView(TypedDict):
+    classifications: list[ClassifiedAs]
+    pictograms: list[ExplainedElement]
+    signal_word: SignalWordView
+    hazard_statements: list[ExplainedElement]
+    precautionary_statements: dict[str, list[ExplainedElement]]
+    omitted: list[Omission]
+    label: dict[str, Any]  # the same, in the shape of a published record's label
+    conformity: NotRequired[Conformity]  # when a label was sent
 
 
 async def hazard_classes(request: Request) -> Response:
     """Every hazard class with its categories and their label elements."""
     ref = reference()
-    classes: dict[str, dict[str, Any]] = {}
+    classes: dict[str, HazardClassItem] = {}
     for category in ref.categories.values():
         cls = category.hazard_class
         entry = classes.setdefault(
@@ -40,11 +115,12 @@ async def hazard_classes(request: Request) -> Response:
                 "name": {"zh": category.category_zh, "en": f"Category {category.category}"},
                 "hazard_statements": [list(choices) for choices in category.hazards],
                 "pictograms": list(category.pictograms),
-                "signal_word": category.signal_word,
+                "signal_word": cast(Literal["danger", "warning"] | None, category.signal_word),
                 "source": category.source,
             }
         )
-    return JSONResponse({"classes": list(classes.values())})
+    body: HazardClassList = {"classes": list(classes.values())}
+    return JSONResponse(body)
 
 
 async def derive(request: Request) -> Response:
@@ -65,18 +141,17 @@ async def derive(request: Request) -> Response:
     return JSONResponse(body)
 
 
-def derivation_json(derived: DerivedLabel, ref: Reference) -> dict[str, Any]:
-    def explained(element: Element, with_text: bool = True) -> dict[str, Any]:
-        text: dict[str, Any] = {}
-        if with_text:
-            statement = ref.statement(element.code)
-            text = {"text": {"zh": statement.zh, "en": statement.en}}
-        return {
+def derivation_json(derived: DerivedLabel, ref: Reference) -> DerivationView:
+    def explained(element: Element, with_text: bool = True) -> ExplainedElement:
+        view: ExplainedElement = {
             "code": element.code,
-            **text,
             "because": list(element.because),
             "rule": element.rule,
         }
+        if with_text:
+            statement = ref.statement(element.code)
+            view["text"] = {"zh": statement.zh, "en": statement.en}
+        return view
 
     return {
         "classifications": [
@@ -88,7 +163,10 @@ def derivation_json(derived: DerivedLabel, ref: Reference) -> dict[str, Any]:
             for c in derived.categories
         ],
         "pictograms": [explained(e, with_text=False) for e in derived.pictograms],
-        "signal_word": {"value": derived.signal_word, "rule": derived.signal_rule},
+        "signal_word": {
+            "value": cast(Literal["danger", "warning"] | None, derived.signal_word),
+            "rule": derived.signal_rule,
+        },
         "hazard_statements": [explained(e) for e in derived.hazard_statements],
         "precautionary_statements": {
             group: [explained(e) for e in elements]
@@ -102,9 +180,10 @@ def derivation_json(derived: DerivedLabel, ref: Reference) -> dict[str, Any]:
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", "/ghs/hazard-classes", hazard_classes,
              "GHS hazard classes and categories with their label elements (public)",
-             public=True, database=False),
+             response=HazardClassList, public=True, database=False),
     Endpoint("POST", "/ghs/derive", derive,
              "Label elements of a GHS classification, each with its rule; with `label`, "
-             "whether that label conforms (public)", DeriveForm, (200, 422), public=True,
+             "whether that label conforms (public)", DeriveForm, (200, 422), DerivationView,
+             public=True,
              database=False),
 )  # fmt: skip

@@ -3,10 +3,16 @@ and label revisions, and their QR codes for printing."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import (
+    Any,
+    Literal,
+    NotRequired,  # pydantic reads only these on 3.11
+    cast,
+)
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from typing_extensions import TypedDict
 
 from codesvc.codes import group_code_id, scan_url
 from codesvc.qr import MEDIA_TYPES, QrFormat, QrOptions, SheetItem, render_print_sheet, render_qr
@@ -16,8 +22,17 @@ from registry_api.products import operations
 from registry_api.products.codes import CodeDesk
 from registry_api.products.filings import revision_problems
 from registry_api.products.forms import ProductForm, RevisionForm
-from registry_api.products.storage import Product, Revision
-from registry_api.requests import PREFIX, Endpoint, Link, if_match_version, path_id, resources
+from registry_api.products.storage import PhysicalForm, Product, Revision, RevisionStatus
+from registry_api.requests import (
+    PREFIX,
+    Day,
+    Endpoint,
+    Link,
+    answer,
+    if_match_version,
+    path_id,
+    resources,
+)
 
 
 def _desk(request: Request) -> CodeDesk:
@@ -25,25 +40,90 @@ def _desk(request: Request) -> CodeDesk:
     return desk
 
 
-def revision_json(product: Product, revision: Revision) -> dict[str, Any]:
-    body = {
+class BilingualView(TypedDict):
+    zh: str
+    en: NotRequired[str | None]
+
+
+@answer
+class ComponentView(TypedDict):
+    name: BilingualView
+    cas: NotRequired[str | None]
+    concentration: str
+
+
+# A classification as filed ("class" is a keyword, hence the functional form).
+ClassificationView = TypedDict(
+    "ClassificationView", {"class": str, "category": str, "hazard": NotRequired[str]}
+)
+
+
+@answer
+class RevisionView(TypedDict):
+    id: int
+    product_id: int
+    number: int
+    status: RevisionStatus
+    classification: list[ClassificationView]
+    label: dict[str, Any] | None  # as filed (RevisionForm's `label`); None: the derived one
+    sds: dict[str, Any]  # as filed (RevisionForm's `sds`)
+    approved_on: Day | None
+    version: int
+    # A draft's only: what still stands between it and its submission, field by field.
+    problems: NotRequired[dict[str, str]]
+
+
+@answer
+class RevisionSummary(TypedDict):
+    id: int
+    number: int
+    status: RevisionStatus
+    approved_on: Day | None
+
+
+@answer
+class ProductView(TypedDict):
+    id: int
+    enterprise_id: int
+    name: BilingualView
+    cas_numbers: list[str]
+    components: list[ComponentView]
+    un_number: str | None
+    catalogue_number: int | None
+    highly_toxic: bool
+    physical_form: PhysicalForm
+    status: Literal["new", "draft", "under_review", "approved"]
+    code_id: str | None  # grouped as printed under the QR
+    qr: str | None  # where its QR is, once it has a code
+    current_revision: RevisionSummary | None
+    open_revision: RevisionSummary | None
+    revisions: NotRequired[list[RevisionSummary]]  # when one product is asked for
+
+
+@answer
+class ProductList(TypedDict):
+    products: list[ProductView]
+
+
+def revision_json(product: Product, revision: Revision) -> RevisionView:
+    body: RevisionView = {
         "id": revision.id,
         "product_id": revision.product_id,
         "number": revision.number,
         "status": revision.status,
-        "classification": revision.classification,
+        # Stored as the forms read them (`revision_content`): these shapes.
+        "classification": cast(list[ClassificationView], revision.classification),
         "label": revision.label,
         "sds": revision.sds,
         "approved_on": None if revision.approved_on is None else revision.approved_on.isoformat(),
         "version": revision.version,
     }
     if revision.status == "draft":
-        # What still stands between the draft and its submission, named field by field.
         body["problems"] = revision_problems(product, revision)
     return body
 
 
-def _revision_summary(revision: Revision | None) -> dict[str, Any] | None:
+def _revision_summary(revision: Revision | None) -> RevisionSummary | None:
     if revision is None:
         return None
     approved = None if revision.approved_on is None else revision.approved_on.isoformat()
@@ -57,20 +137,21 @@ def _revision_summary(revision: Revision | None) -> dict[str, Any] | None:
 
 def product_json(
     summary: operations.ProductSummary, *, with_revisions: bool = False
-) -> dict[str, Any]:
+) -> ProductView:
     item = summary.product
+    status: Literal["new", "draft", "under_review", "approved"]
     if summary.open is not None and summary.open.status == "submitted":
         status = "under_review"
     elif summary.current is not None:
         status = "approved"
     else:
         status = "draft" if summary.open is not None else "new"
-    body: dict[str, Any] = {
+    body: ProductView = {
         "id": item.id,
         "enterprise_id": item.enterprise_id,
         "name": {"zh": item.name_zh, "en": item.name_en},
         "cas_numbers": item.cas_numbers,
-        "components": item.components,
+        "components": cast(list[ComponentView], item.components),
         "un_number": item.un_number,
         "catalogue_number": item.catalogue_number,
         "highly_toxic": item.highly_toxic,
@@ -82,7 +163,7 @@ def product_json(
         "open_revision": _revision_summary(summary.open),
     }
     if with_revisions:
-        body["revisions"] = [_revision_summary(r) for r in summary.revisions]
+        body["revisions"] = [s for r in summary.revisions if (s := _revision_summary(r))]
     return body
 
 
@@ -101,7 +182,8 @@ async def list_products(request: Request) -> Response:
     async with resources(request).pool.acquire() as conn:
         actor = await signed_in(request, conn)
         found = await operations.products_of(conn, actor, path_id(request, "enterprise_id"))
-    return JSONResponse({"products": [product_json(s) for s in found]})
+    listed: ProductList = {"products": [product_json(s) for s in found]}
+    return JSONResponse(listed)
 
 
 async def get_product(request: Request) -> Response:
@@ -216,29 +298,30 @@ _WRITE = (422,)
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("POST", "/enterprises/{enterprise_id}/products", create_product,
              "Add a product of the own enterprise", ProductForm, (201, 403, 404, 409, *_WRITE),
-             links=_product_links("$response.body#/id")),
+             ProductView, links=_product_links("$response.body#/id")),
     Endpoint("GET", "/enterprises/{enterprise_id}/products", list_products,
              "The enterprise's products with status, current revision and code", None,
-             (200, 404), links=_product_links("$response.body#/products/0/id")),
+             (200, 404), ProductList, links=_product_links("$response.body#/products/0/id")),
     Endpoint("GET", "/products/{product_id}", get_product,
-             "A product with its revisions (ETag: its version)", None, (200, 404), etag=True,
+             "A product with its revisions (ETag: its version)", None, (200, 404), ProductView,
+             etag=True,
              links=(Link("UpdateProduct", "PUT", "/products/{product_id}",
                          {"product_id": "$response.body#/id",
                           "If-Match": "$response.header.ETag"}),)),
     Endpoint("PUT", "/products/{product_id}", update_product,
              "Correct a product's details (If-Match: the version read); scans show them "
              "from the next approved revision", ProductForm,
-             (200, 403, 404, 409, 412, 428, *_WRITE), etag=True),
+             (200, 403, 404, 409, 412, 428, *_WRITE), ProductView, etag=True),
     Endpoint("POST", "/products/{product_id}/revisions", create_revision,
              "Start a revision (a draft) of the SDS and label", RevisionForm,
-             (201, 403, 404, 409, *_WRITE), etag=True,
+             (201, 403, 404, 409, *_WRITE), RevisionView, etag=True,
              links=_revision_links("$response.body#/id")),
     Endpoint("GET", "/revisions/{revision_id}", get_revision,
              "A revision (ETag: its version); a draft lists what still blocks submitting it",
-             None, (200, 404), etag=True),
+             None, (200, 404), RevisionView, etag=True),
     Endpoint("PUT", "/revisions/{revision_id}", update_revision,
              "Replace a draft's content (If-Match: the version read)", RevisionForm,
-             (200, 403, 404, 409, 412, 428, *_WRITE), etag=True),
+             (200, 403, 404, 409, 412, 428, *_WRITE), RevisionView, etag=True),
     Endpoint("GET", "/products/{product_id}/qr.svg", product_qr_svg,
              "The product's QR code as SVG", None, (200, 404), media_type="image/svg+xml"),
     Endpoint("GET", "/products/{product_id}/qr.png", product_qr_png,

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from codesvc.storage import Connection
+
+PhysicalForm = Literal["solid", "liquid", "gas", "aerosol", "paste"]
+RevisionStatus = Literal["draft", "submitted", "current", "superseded"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,7 +24,7 @@ class Product:
     un_number: str | None
     catalogue_number: int | None
     highly_toxic: bool
-    physical_form: str
+    physical_form: PhysicalForm
     code_id: str | None
     version: int
     created_at: datetime
@@ -33,7 +36,7 @@ class Revision:
     id: int
     product_id: int
     number: int
-    status: str  # draft, submitted, current, superseded
+    status: RevisionStatus
     classification: list[dict[str, Any]]
     label: dict[str, Any] | None  # None: the label derived from the classification
     sds: dict[str, Any]

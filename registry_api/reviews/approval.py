@@ -90,8 +90,9 @@ async def _deregister(
 
 async def set_code_status(
     conn: Connection, actor: Actor, code_id: str, *, suspend: bool, reason: str, desk: CodeDesk
-) -> str:
-    """A regulator (admin or reviewer) suspends or reinstates one code in its jurisdiction."""
+) -> CodeStatus:
+    """A regulator (admin or reviewer) suspends or reinstates one code in its jurisdiction;
+    the code's status after it."""
     async with conn.transaction():
         product = await products_db.fetch_product_by_code(conn, code_id)
         if product is None:
@@ -118,4 +119,4 @@ async def set_code_status(
             {"status": {"before": None, "after": target.value},
              "reason": {"before": None, "after": reason}},
         )  # fmt: skip
-    return changed.status.value
+    return changed.status

@@ -5,21 +5,34 @@ suspension of codes."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from typing_extensions import TypedDict  # pydantic reads only this one on Python 3.11
 
 from codesvc.codes import group_code_id
+from codesvc.issuance import CodeStatus
 from codesvc.storage import Connection
 from registry_api.accounts.operations import Actor
 from registry_api.accounts.routes import signed_in
+from registry_api.accounts.rules import Level
 from registry_api.enterprises.forms import DecisionForm
 from registry_api.errors import ValidationFailed
 from registry_api.forms import read_form
 from registry_api.products.codes import CodeDesk
-from registry_api.requests import Endpoint, Link, QueryParameter, path_id, path_text, resources
+from registry_api.requests import (
+    Day,
+    Endpoint,
+    Link,
+    QueryParameter,
+    Timestamp,
+    answer,
+    path_id,
+    path_text,
+    resources,
+)
 from registry_api.reviews import approval, operations
 from registry_api.reviews.forms import (
     CodeStatusForm,
@@ -28,7 +41,13 @@ from registry_api.reviews.forms import (
     RegistrationForm,
 )
 from registry_api.reviews.pipelines import PIPELINES, Pipeline
-from registry_api.reviews.storage import Certificate, Decision, Submission
+from registry_api.reviews.storage import (
+    Certificate,
+    CertificateStatus,
+    Decision,
+    Submission,
+    SubmissionStatus,
+)
 
 MAX_EXPIRY_WINDOW_DAYS = 3650
 _Form = TypeVar("_Form", bound=BaseModel)
@@ -39,12 +58,78 @@ def _desk(request: Request) -> CodeDesk:
     return desk
 
 
-def submission_json(submission: Submission, decisions: list[Decision]) -> dict[str, Any]:
-    steps = PIPELINES[Pipeline(submission.pipeline)]
+@answer
+class StepView(TypedDict):
+    step: int
+    name: str
+    levels: list[Level]  # who decides it
+
+
+@answer
+class DeciderView(TypedDict):
+    id: int
+    name: str
+
+
+@answer
+class DecisionView(TypedDict):
+    step: int
+    step_name: str
+    decision: Literal["approve", "reject"]
+    reason: str | None
+    decided_by: DeciderView
+    decided_at: Timestamp
+
+
+@answer
+class SubmissionView(TypedDict):
+    id: int
+    pipeline: Pipeline
+    kind: str  # new, change, renewal; or the pipeline's name
+    enterprise_id: int
+    status: SubmissionStatus
+    waiting_at: StepView | None  # the step it waits at, while pending
+    payload: dict[str, Any]  # what was filed besides revisions (changes, a reason)
+    revision_ids: list[int]
+    resubmission_of: int | None
+    submitted_at: Timestamp
+    closed_at: Timestamp | None
+    decisions: list[DecisionView]
+
+
+@answer
+class SubmissionList(TypedDict):
+    submissions: list[SubmissionView]
+
+
+@answer
+class CertificateView(TypedDict):
+    number: str
+    enterprise_id: int
+    enterprise_name: str
+    issued_on: Day
+    expires_on: Day
+    status: CertificateStatus
+
+
+@answer
+class CertificateList(TypedDict):
+    certificates: list[CertificateView]
+
+
+@answer
+class CodeStatusView(TypedDict):
+    code_id: str
+    status: CodeStatus
+
+
+def submission_json(submission: Submission, decisions: list[Decision]) -> SubmissionView:
+    pipeline = Pipeline(submission.pipeline)
+    steps = PIPELINES[pipeline]
     waiting = steps[submission.step] if submission.status == "pending" else None
     return {
         "id": submission.id,
-        "pipeline": submission.pipeline,
+        "pipeline": pipeline,
         "kind": submission.kind,
         "enterprise_id": submission.enterprise_id,
         "status": submission.status,
@@ -70,7 +155,7 @@ def submission_json(submission: Submission, decisions: list[Decision]) -> dict[s
     }
 
 
-def certificate_json(certificate: Certificate) -> dict[str, Any]:
+def certificate_json(certificate: Certificate) -> CertificateView:
     return {
         "number": certificate.number,
         "enterprise_id": certificate.enterprise_id,
@@ -109,14 +194,16 @@ async def enterprise_submissions(request: Request) -> Response:
     async with resources(request).pool.acquire() as conn:
         actor = await signed_in(request, conn)
         found = await operations.history(conn, actor, path_id(request, "enterprise_id"))
-    return JSONResponse({"submissions": [submission_json(s, d) for s, d in found]})
+    listed: SubmissionList = {"submissions": [submission_json(s, d) for s, d in found]}
+    return JSONResponse(listed)
 
 
 async def review_queue(request: Request) -> Response:
     async with resources(request).pool.acquire() as conn:
         actor = await signed_in(request, conn)
         found = await operations.queue(conn, actor)
-    return JSONResponse({"submissions": [submission_json(s, d) for s, d in found]})
+    listed: SubmissionList = {"submissions": [submission_json(s, d) for s, d in found]}
+    return JSONResponse(listed)
 
 
 async def get_submission(request: Request) -> Response:
@@ -160,7 +247,8 @@ async def expiring_certificates(request: Request) -> Response:
                 },
             )
         found = await operations.expiring_certificates(conn, actor, int(raw))
-    return JSONResponse({"certificates": [certificate_json(c) for c in found]})
+    listed: CertificateList = {"certificates": [certificate_json(c) for c in found]}
+    return JSONResponse(listed)
 
 
 async def _code_status(request: Request, *, suspend: bool) -> Response:
@@ -171,7 +259,8 @@ async def _code_status(request: Request, *, suspend: bool) -> Response:
         status = await approval.set_code_status(
             conn, actor, code_id, suspend=suspend, reason=form.reason, desk=_desk(request)
         )
-    return JSONResponse({"code_id": group_code_id(code_id), "status": status})
+    body: CodeStatusView = {"code_id": group_code_id(code_id), "status": status}
+    return JSONResponse(body)
 
 
 async def suspend_code(request: Request) -> Response:
@@ -198,37 +287,39 @@ _WRITE = (422,)
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("POST", "/enterprises/{enterprise_id}/registrations", submit_registration,
              "File a registration (new, change, renewal) with product revisions",
-             RegistrationForm, (201, 403, 404, 409, *_WRITE), links=_FILED),
+             RegistrationForm, (201, 403, 404, 409, *_WRITE), SubmissionView, links=_FILED),
     Endpoint("POST", "/enterprises/{enterprise_id}/info-updates", submit_info_update,
              "A registered enterprise files changes of its record for review", InfoUpdateForm,
-             (201, 403, 404, 409, *_WRITE), links=_FILED),
+             (201, 403, 404, 409, *_WRITE), SubmissionView, links=_FILED),
     Endpoint("POST", "/enterprises/{enterprise_id}/deregistrations", submit_deregistration,
              "Report a closed enterprise for deregistration (the enterprise or its regulators)",
-             DeregistrationForm, (201, 403, 404, 409, *_WRITE), links=_FILED),
+             DeregistrationForm, (201, 403, 404, 409, *_WRITE), SubmissionView, links=_FILED),
     Endpoint("GET", "/enterprises/{enterprise_id}/submissions", enterprise_submissions,
-             "The enterprise's submissions with every decision and reason", None, (200, 404)),
+             "The enterprise's submissions with every decision and reason", None, (200, 404),
+             SubmissionList),
     Endpoint("GET", "/reviews", review_queue,
              "Submissions waiting at a step of the own level, inside the own jurisdiction",
-             None, (200, 403), links=_submission_links("$response.body#/submissions/0/id")),
+             None, (200, 403), SubmissionList,
+             links=_submission_links("$response.body#/submissions/0/id")),
     Endpoint("GET", "/submissions/{submission_id}", get_submission,
-             "A submission with its decisions", None, (200, 404)),
+             "A submission with its decisions", None, (200, 404), SubmissionView),
     Endpoint("POST", "/submissions/{submission_id}/approve", approve_submission,
              "Approve the step waiting (the last step carries the submission out)", None,
-             (200, 403, 404, 409)),
+             (200, 403, 404, 409), SubmissionView),
     Endpoint("POST", "/submissions/{submission_id}/reject", reject_submission,
              "Reject with a reason: the submission returns to the enterprise", DecisionForm,
-             (200, 403, 404, 409, *_WRITE)),
+             (200, 403, 404, 409, *_WRITE), SubmissionView),
     Endpoint("GET", "/certificates", expiring_certificates,
              "Registration certificates in scope expiring within a number of days",
-             None, (200, 403, 422),
+             None, (200, 403, 422), CertificateList,
              query=(QueryParameter("expiring_within_days",
                                    {"type": "integer", "minimum": 0,
                                     "maximum": MAX_EXPIRY_WINDOW_DAYS, "default": 90},
                                    "expiring on or before today plus this many days"),)),
     Endpoint("POST", "/codes/{code_id}/suspend", suspend_code,
              "Suspend a code with a reason (admins, reviewers)", CodeStatusForm,
-             (200, 403, 404, 409, *_WRITE)),
+             (200, 403, 404, 409, *_WRITE), CodeStatusView),
     Endpoint("POST", "/codes/{code_id}/reinstate", reinstate_code,
              "Reinstate a suspended code with a reason (admins, reviewers)", CodeStatusForm,
-             (200, 403, 404, 409, *_WRITE)),
+             (200, 403, 404, 409, *_WRITE), CodeStatusView),
 )  # fmt: skip

@@ -6,11 +6,14 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg
 
 from codesvc.storage import Connection
+
+SubmissionStatus = Literal["pending", "approved", "rejected"]
+CertificateStatus = Literal["valid", "renewed", "revoked"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,7 +24,7 @@ class Submission:
     enterprise_id: int
     payload: dict[str, Any]
     step: int
-    status: str  # pending, approved, rejected
+    status: SubmissionStatus
     resubmission_of: int | None
     submitted_by: int
     submitted_at: datetime
@@ -35,7 +38,7 @@ class Submission:
 class Decision:
     submission_id: int
     step: int
-    decision: str
+    decision: Literal["approve", "reject"]
     reason: str | None
     decided_by: int
     decider_name: str
@@ -51,7 +54,7 @@ class Certificate:
     submission_id: int
     issued_on: date
     expires_on: date
-    status: str  # valid, renewed, revoked
+    status: CertificateStatus
 
 
 _SUBMISSION = """

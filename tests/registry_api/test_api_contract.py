@@ -38,9 +38,10 @@ from the checks' defaults, each a status the check does not know to be a right a
   and 409 the check takes already), and 422 on the operations listed in
   `CHECKED_AGAINST_STORED`, whose bodies are checked against what is stored: the current
   password, the revisions a registration names, the parks of the enterprise's county... No
-  schema can carry that, and no generator can know it. A request the schema forbids is
-  still refused before any of it is looked at: a bad body is 400/415/422 and a malformed
-  `If-Match` 400 before a stale one is 412.
+  schema can carry that, and no generator can know it; and 423 on sign-in, once the run's
+  wrong passwords have locked an account whose mobile it found in an answer. A request the
+  schema forbids is still refused before any of it is looked at: a bad body is
+  400/415/422 and a malformed `If-Match` 400 before a stale one is 412.
 
 The identifiers with check characters have string formats in the document
 (`gb32100-uscc`, `gb11643-resident-id`, `cas-registry-number`, described there in words);
@@ -114,6 +115,9 @@ CHECKED_AGAINST_STORED = [
     # The same class twice (in two categories): JSON Schema cannot refuse that.
     "post_ghs_derive",
 ]
+# Five wrong passwords lock an account (the run finds the mobiles in answers): 423, a state
+# of the account like the 429 of a rate limit that the check takes already.
+LOCKABLE = ["post_auth_login"]
 TESTING_PHASES = (
     PhaseName.EXAMPLES,
     PhaseName.COVERAGE,
@@ -180,6 +184,8 @@ def _acceptance_overrides() -> list[dict[str, Any]]:
         extra.setdefault(operation, []).append("412")
     for operation in CHECKED_AGAINST_STORED:
         extra.setdefault(operation, []).append("422")
+    for operation in LOCKABLE:
+        extra.setdefault(operation, []).append("423")
     return [
         {
             "include-operation-id": [operation],

@@ -274,6 +274,7 @@ def _path(template: str, resources: Resources) -> str:
         name = match.group(1)
         known = {
             "jurisdiction_id": resources.jurisdiction,
+            "parent_id": resources.jurisdiction,  # a county
             "account_id": str(resources.account),
             "application_id": str(resources.application),
             "enterprise_id": str(resources.enterprise),
@@ -291,7 +292,7 @@ def _path(template: str, resources: Resources) -> str:
 # Valid bodies, so that an in-scope caller gets past validation and only scope, role and
 # state decide the answer.
 BODIES: dict[str, Callable[[Resources], object]] = {
-    "/jurisdictions/{jurisdiction_id}/parks": lambda _: {"name": "新园区"},
+    "/jurisdictions/{parent_id}/parks": lambda _: {"name": "新园区"},
     "/enterprise-applications/{application_id}/reject": lambda _: {"reason": "材料不全"},
     "/enterprises/{enterprise_id}": lambda _: {"safety_head": "测试"},
     "/enterprises/{enterprise_id}/products": lambda _: PRODUCT | {"name_zh": "矩阵新品"},
@@ -334,7 +335,7 @@ def _the_enterprise_or_a_decider(caller: Caller) -> bool:
 # other caller in scope is told 403.
 MAY: dict[tuple[str, str], Callable[[Caller], bool]] = {
     ("GET", "/jurisdictions/{jurisdiction_id}/roster.csv"): _admin,
-    ("POST", "/jurisdictions/{jurisdiction_id}/parks"): _admin,
+    ("POST", "/jurisdictions/{parent_id}/parks"): _admin,
     ("POST", "/accounts/{account_id}/password-reset"): _admin,
     ("POST", "/accounts/{account_id}/disable"): _admin,
     ("POST", "/enterprise-applications/{application_id}/approve"): _county_or_city_admin,

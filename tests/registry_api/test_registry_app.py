@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import re
+
 import asyncpg
 import httpx
 from asgi_lifespan import LifespanManager
 
+from registry_api.endpoints import ENDPOINTS
+from registry_api.requests import PREFIX
 from safecode import apps
 from safecode.embedded import ServiceUrls
 from safecode.settings import Settings
@@ -122,3 +126,33 @@ async def test_an_unexpected_failure_is_a_500_quoting_the_request_id(
     assert response.headers["x-request-id"] == "req-quoted-0001"
     assert "req-quoted-0001" in response.json()["error"]["message"]
     assert "Traceback" not in response.text
+
+
+async def test_every_route_that_reads_the_database_documents_its_503(
+    settings: Settings,
+) -> None:
+    """The document's 503 is on every route but those that answer from memory (`database`):
+    with no database, check the flag against the server."""
+    urls = ServiceUrls("postgresql://postgres@127.0.0.1:1/none", "redis://127.0.0.1:1/0")
+    app = apps.registry_app(settings, urls)
+    async with (
+        LifespanManager(app) as manager,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=manager.app), base_url="http://testserver"
+        ) as client,
+    ):
+        for endpoint in ENDPOINTS:
+            path = re.sub(r"\{\w+\}", "1", PREFIX + endpoint.path)
+            body = {"classifications": [{"class": "flammable_liquids", "category": "2"}]}
+            response = await client.request(
+                endpoint.method,
+                path,
+                json=body if endpoint.path == "/ghs/derive" else {},
+                headers={"Authorization": "Bearer abc"},
+            )
+            label = (endpoint.method, path, response.status_code)
+            if endpoint.database:
+                # A public route reads its (here empty) body before the database.
+                assert response.status_code in ((503, 422) if endpoint.public else (503,)), label
+            else:
+                assert response.status_code == 200, label

@@ -11,6 +11,7 @@ import asyncpg
 import httpx
 import pytest
 
+from registry_api.accounts.operations import create_national_admin
 from registry_api.accounts.rules import MAX_FAILED_LOGINS
 from registry_api.endpoints import ENDPOINTS
 from registry_api.requests import PREFIX
@@ -243,3 +244,23 @@ async def test_every_route_but_the_public_ones_needs_a_session(
             assert response.json()["error"]["code"] == "unauthenticated"
         walked += 1
     assert walked >= 15
+
+
+async def test_a_pending_password_change_blocks_the_routes_the_document_says(
+    registry_client: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    """The document's 403 for a pending change is on every route but those an account needs
+    to make the change (`before_password_change`): check the flag against the server."""
+    async with pool.acquire() as conn:
+        _, temporary = await create_national_admin(
+            conn, mobile="13900000071", name="王五", work_unit="中华人民共和国应急管理部"
+        )
+    token = (await sign_in(registry_client, "13900000071", temporary)).json()["token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    for endpoint in ENDPOINTS:
+        if endpoint.public or endpoint.path == "/auth/logout":  # it would end the session
+            continue
+        path = re.sub(r"\{\w+\}", "1", PREFIX + endpoint.path)
+        response = await registry_client.request(endpoint.method, path, json={}, headers=headers)
+        blocked = response.json().get("error", {}).get("code") == "password_change_required"
+        assert blocked is not endpoint.before_password_change, (endpoint.method, path)

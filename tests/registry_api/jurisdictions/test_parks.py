@@ -15,8 +15,10 @@ async def test_parks_hang_from_a_county_or_city(national: Signed) -> None:
         "level": "park",
         "parent_id": "140105",
     }
+    # A province has no parks: the path names no city or county (as the document says).
     refused = await national.post("/jurisdictions/140000/parks", {"name": "省级园区"})
-    assert refused.status_code == 422
+    assert refused.status_code == 404
+    assert "no city or county '140000'" in refused.json()["error"]["message"]
     admin = await create_account(national, regulator("13900000051", "admin", "province", "140000"))
     city = await create_account(admin, regulator("13900000052", "admin", "city", "140100"))
     # The park hangs from the county: the city's admin may not skip the county's.
