@@ -17,14 +17,20 @@ from registry_api.requests import IF_MATCH_PATTERN, MAX_ROW_ID, PATH_PATTERNS, P
 _ERROR_SCHEMA = {
     "type": "object",
     "required": ["error"],
+    "additionalProperties": False,
     "properties": {
         "error": {
             "type": "object",
             "required": ["code", "message", "fields"],
+            "additionalProperties": False,
             "properties": {
-                "code": {"type": "string"},
-                "message": {"type": "string"},
-                "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+                "code": {"type": "string", "description": "what went wrong, for programs"},
+                "message": {"type": "string", "description": "what went wrong, for people"},
+                "fields": {
+                    "type": "object",
+                    "additionalProperties": {"type": "string"},
+                    "description": "each bad field's path (`a.b[0]`) and what is wrong with it",
+                },
             },
         }
     },
