@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from registry_api.accounts.rules import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, Level, Role
 from registry_api.forms import NOT_BLANK, TRIMMED, Form, Mobile, Name, Phone, ResidentId
@@ -33,6 +33,15 @@ class PasswordChangeForm(Form):
 
 
 class RegulatorForm(Form):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"mobile": "13900000000", "name": "张三", "role": "viewer", "level": "county",
+                 "jurisdiction_id": "140105", "work_unit": "太原市小店区应急管理局"}
+            ]
+        }
+    )  # fmt: skip
+
     mobile: Mobile
     name: Name
     role: Role

@@ -61,6 +61,11 @@ Address = Annotated[str, Field(min_length=4, max_length=200, pattern=NOT_BLANK),
 
 def _annex_1_classes(schema: dict[str, Any]) -> None:
     """A chemical or pharmaceutical enterprise names an industry class of annex 1."""
+    schema["examples"] = [
+        {"uscc": "91350100M000100Y43", "name": "太原示范化工有限公司", "county_id": "140105",
+         "address": "山西省太原市小店区示范路1号", "kinds": ["producer", "chemical"],
+         "industry_code": "2614", "contact_name": "赵六", "contact_mobile": "13700000009"}
+    ]  # fmt: skip
     schema["anyOf"] = [
         {"properties": {"kinds": {"items": {"enum": ["producer", "importer"]}}}},
         {"properties": {"industry_code": {"enum": sorted(CHEMICAL_AND_PHARMA_CLASSES)}}},

@@ -159,10 +159,19 @@ class ProductForm(Form):
 
     model_config = ConfigDict(
         json_schema_extra={
+            "examples": [
+                {
+                    "name_zh": "丙酮",
+                    "name_en": "Acetone",
+                    "cas_numbers": ["67-64-1"],
+                    "un_number": "UN1090",
+                    "physical_form": "liquid",
+                }
+            ],
             "anyOf": [
                 {"required": ["cas_numbers"], "properties": {"cas_numbers": {"minItems": 1}}},
                 {"required": ["components"], "properties": {"components": {"minItems": 1}}},
-            ]
+            ],
         }
     )
 
