@@ -107,6 +107,13 @@ def mask_resident_id(number: str) -> str:
     return number[:6] + "*" * 8 + number[-4:]
 
 
+def mask_mobile(typed: str) -> str:
+    """What the audit log keeps of a mobile typed at sign-in: `138****0000`, whatever was
+    typed (at most its first three and last four characters)."""
+    text = typed.strip()[:32]
+    return text[:3] + "****" + text[-4:] if len(text) > 7 else "****"
+
+
 def mobile_number(value: str) -> str:
     """A mainland mobile number, 11 digits from 13x to 19x; +86, spaces and dashes allowed."""
     text = _text(value)

@@ -46,7 +46,7 @@ from registry_api.errors import (
     Unauthenticated,
     ValidationFailed,
 )
-from registry_api.validators import mask_resident_id
+from registry_api.validators import mask_mobile, mask_resident_id
 
 _BAD_SIGN_IN = "mobile number or password is wrong"
 
@@ -69,7 +69,8 @@ class Actor:
 async def sign_in(conn: Connection, mobile: str, password: str) -> Session:
     """A new session; raises `Unauthenticated` (same message whatever was wrong) or `Locked`.
 
-    A failed attempt is recorded and committed before the error is raised.
+    A failed attempt is recorded, and every attempt audited, and committed before the error
+    is raised.
     """
     now = datetime.now(UTC)
     failure: RegistryError | None = None
@@ -77,8 +78,11 @@ async def sign_in(conn: Connection, mobile: str, password: str) -> Session:
         account = await storage.fetch_account_by_mobile(conn, mobile)
         if account is None or account.disabled_at is not None:
             failure = Unauthenticated(_BAD_SIGN_IN)
+            why = "no such account" if account is None else "account disabled"
+            await _audit_sign_in(conn, account, mobile, "account.sign_in_failed", why)
         elif account.locked_until is not None and account.locked_until > now:
             failure = _locked(account.locked_until, now)
+            await _audit_sign_in(conn, account, mobile, "account.sign_in_refused", "locked")
         elif not password_matches(account.password_hash, password):
             # A lock that has run out starts a fresh count.
             failed = 1 if account.locked_until is not None else account.failed_logins + 1
@@ -87,15 +91,34 @@ async def sign_in(conn: Connection, mobile: str, password: str) -> Session:
             until = lockout_until(failed, now)
             await storage.record_failed_login(conn, account.id, until)
             failure = Unauthenticated(_BAD_SIGN_IN) if until is None else _locked(until, now)
+            why = "wrong password" if until is None else "wrong password; locked"
+            await _audit_sign_in(conn, account, mobile, "account.sign_in_failed", why)
         else:
             await storage.clear_failed_logins(conn, account.id)
             token = new_session_token()
             expires_at = now + SESSION_LIFETIME
             await storage.insert_session(conn, token_digest(token), account.id, expires_at)
+            await _audit_sign_in(conn, account, mobile, "account.sign_in", "signed in")
     if failure is not None:
         raise failure
     assert account is not None
     return Session(token, expires_at, account)
+
+
+async def _audit_sign_in(
+    conn: Connection, account: storage.Account | None, mobile: str, action: str, outcome: str
+) -> None:
+    """A sign-in attempt in the audit log: by the account it names (actor, when it got in),
+    or, naming none, with the mobile tried, masked (never the password)."""
+    signed_in = action == "account.sign_in"
+    await append_audit(
+        conn,
+        actor_id=account.id if account is not None and signed_in else None,
+        action=action,
+        subject_type="account",
+        subject_id=str(account.id) if account is not None else "unknown",
+        changes=changed_fields(None, {"outcome": outcome, "mobile": mask_mobile(mobile)}),
+    )
 
 
 def _locked(until: datetime, now: datetime) -> Locked:
@@ -131,9 +154,11 @@ async def acting_as(conn: Connection, account: storage.Account) -> Actor:
     return Actor(account, unit)
 
 
-async def sign_out(conn: Connection, token: str) -> None:
-    """End the session of `token` (the caller has signed in with it)."""
-    await storage.end_session(conn, token_digest(token))
+async def sign_out(conn: Connection, actor: Actor, token: str) -> None:
+    """End the session of `token`, which `actor` signed in with."""
+    async with conn.transaction():
+        await storage.end_session(conn, token_digest(token))
+        await audit(conn, actor, "account.sign_out", "account", str(actor.account.id), {})
 
 
 async def change_password(conn: Connection, actor: Actor, current: str, new: str) -> None:

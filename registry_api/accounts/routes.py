@@ -114,10 +114,10 @@ async def login(request: Request) -> Response:
 
 async def logout(request: Request) -> Response:
     async with resources(request).pool.acquire() as conn:
-        await signed_in(request, conn, changing_password=True)
+        actor = await signed_in(request, conn, changing_password=True)
         token = bearer_token(request)
         assert token is not None
-        await operations.sign_out(conn, token)
+        await operations.sign_out(conn, actor, token)
     return Response(status_code=204)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 
 import asyncpg
 import httpx
@@ -44,6 +45,45 @@ def database_env(monkeypatch: pytest.MonkeyPatch, service_urls: ServiceUrls) -> 
     monkeypatch.setenv("DATABASE_URL", service_urls.database_url)
 
 
+async def test_sign_ins_failed_sign_ins_and_sign_outs_are_recorded(
+    pool: asyncpg.Pool, registry_client: httpx.AsyncClient
+) -> None:
+    headers = await _signed_in_national(pool, registry_client)
+    await registry_client.post(f"{API}/auth/logout", headers=headers)
+    for password in ("Wrong-Password-1",) * 5 + (PASSWORD,):  # the last one: locked out
+        await registry_client.post(
+            f"{API}/auth/login", json={"mobile": "13800000000", "password": password}
+        )
+    await registry_client.post(
+        f"{API}/auth/login", json={"mobile": "13911112222", "password": PASSWORD}
+    )
+    entries = [e for e in await _entries(pool) if e["action"].startswith("account.sign")]
+    actions = [(e["action"], _outcome(e)) for e in entries]
+    assert actions == [
+        ("account.sign_in", "signed in"),
+        ("account.sign_out", None),
+        *[("account.sign_in_failed", "wrong password")] * 4,
+        ("account.sign_in_failed", "wrong password; locked"),
+        ("account.sign_in_refused", "locked"),
+        ("account.sign_in_failed", "no such account"),
+    ]
+    national_id = entries[0]["subject_id"]
+    # Who got in is the actor; a failed attempt names the account tried, not an actor.
+    assert str(entries[0]["actor_id"]) == national_id == str(entries[1]["actor_id"])
+    assert all(e["actor_id"] is None for e in entries[2:])
+    assert entries[-1]["subject_id"] == "unknown"
+    assert json.loads(entries[-1]["changes"])["mobile"]["after"] == "139****2222"
+    written = " ".join(e["changes"] for e in entries)
+    assert "Wrong-Password-1" not in written
+    assert PASSWORD not in written
+    assert "13911112222" not in written  # a mobile tried is kept masked
+
+
+def _outcome(entry: asyncpg.Record) -> str | None:
+    outcome = json.loads(entry["changes"]).get("outcome")
+    return None if outcome is None else outcome["after"]
+
+
 async def test_every_write_is_recorded_with_who_what_and_the_changed_fields(
     pool: asyncpg.Pool, registry_client: httpx.AsyncClient
 ) -> None:
@@ -71,6 +111,7 @@ async def test_every_write_is_recorded_with_who_what_and_the_changed_fields(
     entries = await _entries(pool)
     assert [e["action"] for e in entries] == [
         "account.create",  # the national admin, from the console: no actor
+        "account.sign_in",
         "account.password_change",
         "account.create",
         "account.password_reset",
@@ -81,7 +122,7 @@ async def test_every_write_is_recorded_with_who_what_and_the_changed_fields(
     assert {e["actor_id"] for e in entries[1:]} == {
         entries[1]["subject_id"] and int(entries[1]["subject_id"])
     }
-    created_entry = entries[2]
+    created_entry = entries[3]
     assert created_entry["subject_id"] == str(account_id)
     assert '"after": "山西省应急管理厅"' in created_entry["changes"]
     assert "110105********002X" in created_entry["changes"]
@@ -129,7 +170,8 @@ async def test_verify_reports_the_first_broken_link(
             headers=headers,
         )
     assert await asyncio.to_thread(run_cli, ["audit", "verify"]) == 0
-    assert "audit log intact: 4 entries" in capsys.readouterr().out
+    # The national admin created, signed in, its password changed; two accounts created.
+    assert "audit log intact: 5 entries" in capsys.readouterr().out
 
     async with pool.acquire() as conn:
         with pytest.raises(asyncpg.RaiseError, match="append-only"):
@@ -138,12 +180,12 @@ async def test_verify_reports_the_first_broken_link(
         await conn.execute("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only")
         await conn.execute(
             "UPDATE audit_log SET changes = jsonb_set(changes, '{name,after}', '\"李\"')"
-            " WHERE id = 3"
+            " WHERE id = 4"
         )
     assert await asyncio.to_thread(run_cli, ["audit", "verify"]) == 1
-    assert "broken at entry 3: its content does not match" in capsys.readouterr().err
+    assert "broken at entry 4: its content does not match" in capsys.readouterr().err
 
     async with pool.acquire() as conn:
-        await conn.execute("DELETE FROM audit_log WHERE id = 3")
+        await conn.execute("DELETE FROM audit_log WHERE id = 4")
     assert await asyncio.to_thread(run_cli, ["audit", "verify"]) == 1
-    assert "broken at entry 4: it does not follow" in capsys.readouterr().err
+    assert "broken at entry 5: it does not follow" in capsys.readouterr().err
