@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from codesvc.bodylimit import BodyLimitMiddleware
 from codesvc.keyring import KeyRing
 from codesvc.requestlog import RequestLogMiddleware, request_id_var
+from codesvc.securityheaders import SecurityHeadersMiddleware, security_headers
 from codesvc.service import UNREACHABLE_ERRORS, ServiceConfig, health_routes, resources_lifespan
 from registry_api import endpoints
 from registry_api.accounts.rules import PersonalDataCipher
@@ -28,6 +29,8 @@ from registry_api.requests import PREFIX
 _log = logging.getLogger(__name__)
 # Filings carry SDS text; a whole SDS is far below this.
 MAX_BODY_BYTES = 2 * 1024 * 1024
+# JSON, CSV, PDF and QR images: nothing the answers hold may run, load or be framed.
+API_CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'"
 
 
 def create_app(config: ServiceConfig) -> Starlette:
@@ -46,6 +49,13 @@ def create_app(config: ServiceConfig) -> Starlette:
             Route(f"{PREFIX}/openapi.json", openapi_document, methods=["GET"]),
         ],
         middleware=[
+            Middleware(
+                SecurityHeadersMiddleware,
+                headers=security_headers(
+                    API_CONTENT_SECURITY_POLICY,
+                    https=config.public_base_url.startswith("https://"),
+                ),
+            ),
             Middleware(RequestLogMiddleware),
             Middleware(InternalErrorMiddleware),
             Middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES, too_large=_too_large),

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import asyncpg
 import httpx
@@ -10,7 +11,7 @@ from registry_api.endpoints import ENDPOINTS
 from registry_api.requests import PREFIX
 from safecode import apps
 from safecode.embedded import ServiceUrls
-from safecode.settings import Settings
+from safecode.settings import Settings, load_settings
 
 
 def _assert_error_shape(body: object, code: str) -> None:
@@ -156,3 +157,42 @@ async def test_every_route_that_reads_the_database_documents_its_503(
                 assert response.status_code in ((503, 422) if endpoint.public else (503,)), label
             else:
                 assert response.status_code == 200, label
+
+
+async def test_every_answer_carries_the_security_headers(
+    registry_client: httpx.AsyncClient,
+) -> None:
+    answers = [
+        await registry_client.get("/api/v1"),
+        await registry_client.get("/api/v1/openapi.json"),
+        await registry_client.get("/api/v1/me"),  # 401
+        await registry_client.get("/api/v1/nothing-here"),  # 404
+        await registry_client.options("/api/v1/accounts"),  # 405
+        await registry_client.post(
+            "/api/v1/ghs/derive", content=b"{", headers={"content-type": "text/plain"}
+        ),  # 415
+    ]
+    for response in answers:
+        label = (response.request.url.path, response.status_code)
+        assert response.headers["x-content-type-options"] == "nosniff", label
+        assert response.headers["referrer-policy"] == "no-referrer", label
+        policy = response.headers["content-security-policy"]
+        assert "default-src 'none'" in policy, label
+        assert "frame-ancestors 'none'" in policy, label
+        # Served over http here: no HSTS, which would pin a laptop's localhost to https.
+        assert "strict-transport-security" not in response.headers, label
+
+
+async def test_https_deployments_add_hsts(tmp_path: Path, service_urls: ServiceUrls) -> None:
+    settings = load_settings(
+        {"SAFECODE_DATA_DIR": str(tmp_path), "PUBLIC_BASE_URL": "https://sc.example.cn"}
+    )
+    app = apps.registry_app(settings, service_urls)
+    async with (
+        LifespanManager(app) as manager,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=manager.app), base_url="http://testserver"
+        ) as client,
+    ):
+        response = await client.get("/api/v1")
+    assert response.headers["strict-transport-security"].startswith("max-age=")
