@@ -19,8 +19,8 @@ import httpx
 from loadtests.bench_codes import codes_section, print_rates
 from loadtests.bench_documents import documents_section
 from loadtests.bench_scan import print_scan_table, scan_section
-from loadtests.product import running_product
-from safecode.embedded import EmbeddedPostgres, EmbeddedRedis
+from loadtests.product import exit_on_sigterm, running_product
+from safecode.embedded import embedded_services
 from safecode.settings import load_settings
 
 
@@ -101,17 +101,23 @@ def main() -> None:
         help="codes published for scans (misses need many)",
     )
     args = parser.parse_args()
+    exit_on_sigterm()
     sections = args.section or list(SECTIONS)
     settings = load_settings()
-    with running_product() as base_url:
+    # The product's own servers: the ones it runs on, embedded or not; whatever this starts
+    # is stopped when it ends, however it ends (the product stops its own on exit too).
+    with (
+        running_product() as base_url,
+        embedded_services(
+            settings.data_dir, database_url=settings.database_url, redis_url=settings.redis_url
+        ) as urls,
+    ):
         if "http" in sections:
             print(f"safecode run at {base_url}; {args.requests} requests each,", end=" ")
             print(f"{args.concurrency} in flight")
             rows = asyncio.run(http_section(base_url, args.requests, args.concurrency))
             print_table("http: the same server, side by side", rows)
-        # The product's own servers: the ones it was started on, embedded or not.
-        server_url = settings.database_url or EmbeddedPostgres(settings.data_dir).start()
-        redis_url = settings.redis_url or EmbeddedRedis(settings.data_dir).start()
+        server_url, redis_url = urls.database_url, urls.redis_url
         if "codes" in sections:
             rates = asyncio.run(codes_section(server_url, args.codes))
             print_rates(

@@ -20,6 +20,12 @@ import httpx
 START_SECONDS = 120
 
 
+def exit_on_sigterm() -> None:
+    """SIGTERM ends a command as Ctrl-C does: through the `finally`s and `with`s that stop
+    what it started (the product, a resolver, embedded servers)."""
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(128 + signal.SIGTERM))
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -24,7 +24,8 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 
 from loadtests.bench_scan import prepare_codes, resolver_process
-from safecode.embedded import EmbeddedPostgres, EmbeddedRedis
+from loadtests.product import exit_on_sigterm
+from safecode.embedded import embedded_services
 from safecode.settings import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,6 +42,7 @@ def main() -> int:
     parser.add_argument("--run-time", default="30s")
     parser.add_argument("--codes", type=int, default=5000, help="codes to publish (own instance)")
     args = parser.parse_args()
+    exit_on_sigterm()
     REPORT_DIR.mkdir(parents=True, exist_ok=True)
     if args.host:
         if not args.codes_file:
@@ -48,8 +50,15 @@ def main() -> int:
         return _run_locust(args, args.host, Path(args.codes_file))
 
     settings = load_settings()
-    server_url = settings.database_url or EmbeddedPostgres(settings.data_dir).start()
-    redis_url = settings.redis_url or EmbeddedRedis(settings.data_dir).start()
+    # The embedded servers this starts are stopped when it ends, however it ends.
+    with embedded_services(
+        settings.data_dir, database_url=settings.database_url, redis_url=settings.redis_url
+    ) as urls:
+        return _run_own_instance(args, urls.database_url, urls.redis_url)
+
+
+def _run_own_instance(args: argparse.Namespace, server_url: str, redis_url: str) -> int:
+    """Publish codes into a database of its own, serve them, load them, drop the database."""
     database = f"safecode_loadtest_{uuid.uuid4().hex[:8]}"
     database_url = urlunsplit(urlsplit(server_url)._replace(path=f"/{database}"))
     asyncio.run(_admin(server_url, f'CREATE DATABASE "{database}"'))
