@@ -61,6 +61,17 @@ class Locked(RegistryError):
         self.retry_after = retry_after
 
 
+class TooManyRequests(RegistryError):
+    """A rate limit is spent; `retry_after` seconds until the next window."""
+
+    status = 429
+    code = "too_many_requests"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class Conflict(RegistryError):
     status = 409
     code = "conflict"

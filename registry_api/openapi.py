@@ -67,6 +67,7 @@ _WHY = {
     422: "fields are not valid; `fields` names every one",
     423: "too many failed sign-ins; Retry-After says when to try again",
     428: "If-Match is missing",
+    429: "too many requests from this address (or to this account); Retry-After says when",
     503: "the database is unreachable; Retry-After says when to try again",
 }
 
@@ -181,7 +182,7 @@ def _response(endpoint: Endpoint, status: int, schemas: dict[str, Any]) -> dict[
         response["content"] = {
             "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
         }
-        if status in (423, 503):
+        if status in (423, 429, 503):
             headers["Retry-After"] = _header("seconds to wait before trying again", "integer")
         if status == 401:
             headers["WWW-Authenticate"] = _header("the scheme to sign in with", "string")

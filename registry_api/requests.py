@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from codesvc.service import Resources
 from registry_api.errors import NotFound, PreconditionRequired, RegistryError
+from registry_api.limits import Limiter
 from registry_api.validators import END
 
 PREFIX = "/api/v1"  # where the registry's API lives
@@ -73,6 +74,13 @@ class Endpoint:
     # Callable while a forced password change is pending (sign-out, the change itself, /me).
     before_password_change: bool = False
     database: bool = True  # False for routes that answer from memory (never 503)
+
+
+def limiter(request: Request) -> Limiter:
+    """The rate limits, counted for the request's client address (behind a proxy, the one
+    uvicorn takes from X-Forwarded-For when it trusts the proxy: `FORWARDED_ALLOW_IPS`)."""
+    address = request.client.host if request.client is not None else "unknown"
+    return Limiter(resources(request).redis, address)
 
 
 def bearer_token(request: Request) -> str | None:

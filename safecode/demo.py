@@ -148,6 +148,7 @@ async def ensure_demo_registry(database_url: str, *, master_key: bytes) -> bool:
                             "contact_mobile": mobile,
                         }
                     ),
+                    None,  # the server's own console: no rate limit
                 )
                 await enterprises.approve(conn, actors["county"], application.id)
             await conn.execute(

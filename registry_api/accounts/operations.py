@@ -46,6 +46,7 @@ from registry_api.errors import (
     Unauthenticated,
     ValidationFailed,
 )
+from registry_api.limits import SIGN_INS_PER_ACCOUNT, SIGN_INS_PER_ADDRESS, Limiter
 from registry_api.validators import mask_mobile, mask_resident_id
 
 _BAD_SIGN_IN = "mobile number or password is wrong"
@@ -66,12 +67,17 @@ class Actor:
     unit: Jurisdiction | None  # None for enterprise accounts
 
 
-async def sign_in(conn: Connection, mobile: str, password: str) -> Session:
-    """A new session; raises `Unauthenticated` (same message whatever was wrong) or `Locked`.
+async def sign_in(conn: Connection, mobile: str, password: str, limiter: Limiter | None) -> Session:
+    """A new session; raises `Unauthenticated` (same message whatever was wrong), `Locked`,
+    or `TooManyRequests` when `limiter` (None: the server's own console) counts too many
+    sign-ins from the address or to the account.
 
     A failed attempt is recorded, and every attempt audited, and committed before the error
     is raised.
     """
+    if limiter is not None:
+        await limiter.spend(SIGN_INS_PER_ADDRESS, limiter.address)
+        await limiter.spend(SIGN_INS_PER_ACCOUNT, mobile)
     now = datetime.now(UTC)
     failure: RegistryError | None = None
     async with conn.transaction():

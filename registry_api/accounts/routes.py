@@ -23,6 +23,7 @@ from registry_api.requests import (
     Timestamp,
     answer,
     bearer_token,
+    limiter,
     path_id,
     path_text,
     resources,
@@ -102,7 +103,7 @@ def _cipher(request: Request) -> PersonalDataCipher:
 async def login(request: Request) -> Response:
     form = await read_form(request, LoginForm)
     async with resources(request).pool.acquire() as conn:
-        session = await operations.sign_in(conn, form.mobile, form.password)
+        session = await operations.sign_in(conn, form.mobile, form.password, limiter(request))
     body: SessionView = {
         "token": session.token,
         "expires_at": session.expires_at.isoformat(),
@@ -219,7 +220,7 @@ def _own_links() -> tuple[Link, ...]:
 _WRITE = (422,)
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("POST", "/auth/login", login, "Sign in; returns a bearer token", LoginForm,
-             (200, 401, 422, 423), SessionView, public=True),
+             (200, 401, 422, 423, 429), SessionView, public=True),
     Endpoint("POST", "/auth/logout", logout, "End this session", None, (204,),
              before_password_change=True),
     Endpoint("POST", "/auth/password", change_password, "Change the own password",

@@ -32,6 +32,7 @@ from registry_api.errors import (
     PreconditionFailed,
     ValidationFailed,
 )
+from registry_api.limits import APPLICATIONS_PER_ADDRESS, Limiter
 
 _DECIDING_LEVELS = (Level.COUNTY, Level.CITY)
 INFO_UPDATES_PATH = "/api/v1/enterprises/{enterprise_id}/info-updates"
@@ -56,7 +57,13 @@ async def _check_industry(
     return {}
 
 
-async def apply(conn: Connection, form: EnterpriseApplicationForm) -> db.Application:
+async def apply(
+    conn: Connection, form: EnterpriseApplicationForm, limiter: Limiter | None
+) -> db.Application:
+    """A public application; `limiter` (None: the server's own console) counts those from
+    one address (`TooManyRequests`)."""
+    if limiter is not None:
+        await limiter.spend(APPLICATIONS_PER_ADDRESS, limiter.address)
     kinds = sorted({kind.value for kind in form.kinds})
     problems = await _check_industry(conn, form.industry_code, kinds)
     county = await accounts_db.fetch_jurisdiction(conn, form.county_id)

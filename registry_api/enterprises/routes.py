@@ -25,6 +25,7 @@ from registry_api.requests import (
     Timestamp,
     answer,
     if_match_version,
+    limiter,
     path_id,
     resources,
 )
@@ -104,7 +105,7 @@ def _enterprise_response(record: Enterprise, status_code: int = 200) -> Response
 async def apply_for_enterprise(request: Request) -> Response:
     form = await read_form(request, EnterpriseApplicationForm)
     async with resources(request).pool.acquire() as conn:
-        application = await operations.apply(conn, form)
+        application = await operations.apply(conn, form, limiter(request))
     return JSONResponse(application_json(application), status_code=201)
 
 
@@ -174,7 +175,7 @@ _WRITE = (422,)
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("POST", "/enterprise-applications", apply_for_enterprise,
              "Apply for an enterprise account (public)", EnterpriseApplicationForm,
-             (201, 409, *_WRITE), ApplicationView, public=True,
+             (201, 409, 429, *_WRITE), ApplicationView, public=True,
              links=(Link("GetApplication", "GET", "/enterprise-applications/{application_id}",
                          {"application_id": _APPLICATION}),
                     Link("ApproveApplication", "POST",

@@ -28,15 +28,21 @@ def _org_check(body: str) -> str:
     return {10: "X", 11: "0"}.get(check, str(check))
 
 
+def credit_code(head: str, body: str) -> str:
+    """The credit code of 8 characters of `head` and the 8 of an organisation code's `body`
+    (all of the USCC alphabet), with both check characters."""
+    first17 = head + body + _org_check(body)
+    total = sum(USCC_ALPHABET.index(c) * w for c, w in zip(first17, _USCC_WEIGHTS, strict=True))
+    return first17 + USCC_ALPHABET[(31 - total % 31) % 31]
+
+
 @st.composite
 def credit_codes(draw: st.DrawFn) -> str:
     """A unified social credit code with both check characters right."""
     head = draw(st.text(USCC_ALPHABET, min_size=8, max_size=8))
     # Organisation codes are digits and capital letters; keep those the USCC alphabet has.
-    body = draw(st.text("0123456789ABCDEFGHJKLMNPQRTUWXY", min_size=8, max_size=8))
-    first17 = head + body + _org_check(body)
-    total = sum(USCC_ALPHABET.index(c) * w for c, w in zip(first17, _USCC_WEIGHTS, strict=True))
-    return first17 + USCC_ALPHABET[(31 - total % 31) % 31]
+    body = draw(st.text(USCC_ALPHABET, min_size=8, max_size=8))
+    return credit_code(head, body)
 
 
 @st.composite

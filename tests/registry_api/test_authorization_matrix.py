@@ -116,9 +116,9 @@ async def _enterprise_and_application(
              "contact_name": "联系人", "contact_mobile": contact_mobile}
         )  # fmt: skip
 
-    applied = await enterprises.apply(conn, form(usccs[0], mobile))
+    applied = await enterprises.apply(conn, form(usccs[0], mobile), None)
     approved = await enterprises.approve(conn, approver, applied.id)
-    pending = await enterprises.apply(conn, form(usccs[1], mobile[:-1] + "9"))
+    pending = await enterprises.apply(conn, form(usccs[1], mobile[:-1] + "9"), None)
     return approved, pending.id
 
 

@@ -81,7 +81,9 @@ async def owner(pool: asyncpg.Pool, registry_client: httpx.AsyncClient) -> tuple
              "address": "测试路1号", "kinds": ["producer", "chemical"], "industry_code": "2614",
              "contact_name": "联系人", "contact_mobile": "13700000001"}
         )  # fmt: skip
-        approved = await enterprises.approve(conn, actor, (await enterprises.apply(conn, form)).id)
+        approved = await enterprises.approve(
+            conn, actor, (await enterprises.apply(conn, form, None)).id
+        )
         await conn.execute(
             "UPDATE accounts SET password_hash = $1, must_change_password = false",
             hash_password(GOOD_PASSWORD),
