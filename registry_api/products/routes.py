@@ -123,9 +123,7 @@ def revision_json(product: Product, revision: Revision) -> RevisionView:
     return body
 
 
-def _revision_summary(revision: Revision | None) -> RevisionSummary | None:
-    if revision is None:
-        return None
+def _revision_summary(revision: Revision) -> RevisionSummary:
     approved = None if revision.approved_on is None else revision.approved_on.isoformat()
     return {
         "id": revision.id,
@@ -159,11 +157,11 @@ def product_json(
         "status": status,
         "code_id": None if item.code_id is None else group_code_id(item.code_id),
         "qr": None if item.code_id is None else f"{PREFIX}/products/{item.id}/qr.svg",
-        "current_revision": _revision_summary(summary.current),
-        "open_revision": _revision_summary(summary.open),
+        "current_revision": None if summary.current is None else _revision_summary(summary.current),
+        "open_revision": None if summary.open is None else _revision_summary(summary.open),
     }
     if with_revisions:
-        body["revisions"] = [s for r in summary.revisions if (s := _revision_summary(r))]
+        body["revisions"] = [_revision_summary(r) for r in summary.revisions]
     return body
 
 

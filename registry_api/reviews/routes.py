@@ -238,7 +238,10 @@ async def expiring_certificates(request: Request) -> Response:
     async with resources(request).pool.acquire() as conn:
         actor = await signed_in(request, conn)
         raw = request.query_params.get("expiring_within_days", "90")
-        if not (raw.isascii() and raw.isdigit()) or int(raw) > MAX_EXPIRY_WINDOW_DAYS:
+        # The length first: int() refuses (ValueError) a text of thousands of digits.
+        if not (
+            raw.isascii() and raw.isdigit() and len(raw) <= len(str(MAX_EXPIRY_WINDOW_DAYS))
+        ) or (int(raw) > MAX_EXPIRY_WINDOW_DAYS):
             raise ValidationFailed(
                 "expiring_within_days must be a whole number of days",
                 {

@@ -546,6 +546,9 @@ async def test_ids_that_are_not_row_ids_are_refused_not_crashed_on(world: World)
     assert (await world.owner.get("/products/%C2%B2")).status_code == 404
     certificates = await world.province_reviewer.get("/certificates?expiring_within_days=%C2%B2")
     assert certificates.status_code == 422
+    # More digits than int() converts (4,300): refused for its length, not crashed on.
+    days = await world.province_reviewer.get("/certificates?expiring_within_days=" + "9" * 5000)
+    assert days.status_code == 422
     huge = await world.owner.post(
         f"/enterprises/{world.enterprise_id}/registrations",
         {"kind": "new", "revision_ids": [10**30], "resubmission_of": 10**20},
