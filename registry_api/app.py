@@ -21,7 +21,7 @@ from codesvc.securityheaders import SecurityHeadersMiddleware, security_headers
 from codesvc.service import UNREACHABLE_ERRORS, ServiceConfig, health_routes, resources_lifespan
 from registry_api import endpoints
 from registry_api.accounts.rules import PersonalDataCipher
-from registry_api.errors import Locked, RegistryError, TooManyRequests, Unauthenticated
+from registry_api.errors import RegistryError, RetryLater, Unauthenticated
 from registry_api.openapi import openapi
 from registry_api.products.codes import CodeDesk
 from registry_api.requests import PREFIX
@@ -86,7 +86,7 @@ def error_body(code: str, message: str, fields: dict[str, str] | None = None) ->
 async def _registry_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RegistryError)
     headers = {}
-    if isinstance(exc, Locked | TooManyRequests):
+    if isinstance(exc, RetryLater):
         headers["Retry-After"] = str(exc.retry_after)
     elif isinstance(exc, Unauthenticated):
         headers["WWW-Authenticate"] = 'Bearer realm="safecode"'

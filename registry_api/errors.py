@@ -50,26 +50,26 @@ class PasswordChangeRequired(RegistryError):
     code = "password_change_required"
 
 
-class Locked(RegistryError):
-    """Too many failed sign-ins; `retry_after` seconds until the next try."""
+class RetryLater(RegistryError):
+    """Refused for now: `retry_after` seconds until it may be tried again (Retry-After)."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class Locked(RetryLater):
+    """Too many failed sign-ins."""
 
     status = 423
     code = "locked"
 
-    def __init__(self, message: str, retry_after: int) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
 
-
-class TooManyRequests(RegistryError):
-    """A rate limit is spent; `retry_after` seconds until the next window."""
+class TooManyRequests(RetryLater):
+    """A rate limit is spent until its window ends."""
 
     status = 429
     code = "too_many_requests"
-
-    def __init__(self, message: str, retry_after: int) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
 
 
 class Conflict(RegistryError):

@@ -10,17 +10,23 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
+import signal
 import socket
+import threading
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
+import psutil
 import pypdfium2
 import pytest
 import redis
+import uvicorn
 from asgi_lifespan import LifespanManager
 from starlette.types import ASGIApp
 
@@ -149,11 +155,13 @@ async def resolver_with(
 ) -> AsyncIterator[httpx.AsyncClient]:
     """A client of a resolver of its own, its config changed by `overrides` (cache sizes...)."""
     config = dataclasses.replace(apps.service_config(settings, urls), **overrides)  # type: ignore[arg-type]
-    async for client in _client_for(codesvc.app.create_app(config)):
+    async with client_for(codesvc.app.create_app(config)) as client:
         yield client
 
 
-async def _client_for(app: ASGIApp) -> AsyncIterator[httpx.AsyncClient]:
+@asynccontextmanager
+async def client_for(app: ASGIApp) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of `app` in this process, its lifespan run around it."""
     async with (
         LifespanManager(app) as manager,
         httpx.AsyncClient(
@@ -163,11 +171,52 @@ async def _client_for(app: ASGIApp) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
+@contextmanager
+def serving(app: ASGIApp, port: int) -> Iterator[None]:
+    """`app` under uvicorn on 127.0.0.1:`port` in a thread, its lifespan run, until exit:
+    for clients that speak real HTTP (a browser, schemathesis)."""
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"the app on port {port} did not start")
+        time.sleep(0.05)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+def processes_using(directory: Path) -> list[str]:
+    """Processes whose command line names `directory`: the embedded servers under it."""
+    found = []
+    for process in psutil.process_iter(["pid", "cmdline"]):
+        cmdline = " ".join(process.info["cmdline"] or [])
+        if str(directory) in cmdline:
+            found.append(f"{process.info['pid']}: {cmdline}")
+    return found
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Iterator[Path]:
+    """A data directory for a command's embedded servers; any left running is killed."""
+    directory = tmp_path / "var"
+    yield directory
+    for line in processes_using(directory):  # never leave a server behind a failed test
+        os.kill(int(line.split(":")[0]), signal.SIGKILL)
+
+
 @pytest.fixture
 async def resolver_client(
     settings: Settings, service_urls: ServiceUrls
 ) -> AsyncIterator[httpx.AsyncClient]:
-    async for client in _client_for(apps.resolver_app(settings, service_urls)):
+    async with client_for(apps.resolver_app(settings, service_urls)) as client:
         yield client
 
 
@@ -175,7 +224,7 @@ async def resolver_client(
 async def registry_client(
     settings: Settings, service_urls: ServiceUrls
 ) -> AsyncIterator[httpx.AsyncClient]:
-    async for client in _client_for(apps.registry_app(settings, service_urls)):
+    async with client_for(apps.registry_app(settings, service_urls)) as client:
         yield client
 
 
@@ -183,7 +232,7 @@ async def registry_client(
 async def all_in_one_client(
     settings: Settings, service_urls: ServiceUrls
 ) -> AsyncIterator[httpx.AsyncClient]:
-    async for client in _client_for(apps.all_in_one_app(settings, service_urls)):
+    async with client_for(apps.all_in_one_app(settings, service_urls)) as client:
         yield client
 
 

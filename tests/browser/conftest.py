@@ -10,12 +10,9 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import threading
-import time
 import uuid
 from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -24,9 +21,7 @@ import asyncpg
 import pytest
 import redis
 import redis.asyncio as aioredis
-import uvicorn
 from playwright.sync_api import Browser, Playwright, sync_playwright
-from starlette.types import ASGIApp
 
 from codesvc.codes import new_code_id
 from codesvc.issuance import CodeStatus, change_code_status, issue_code
@@ -37,7 +32,7 @@ from safecode import apps
 from safecode.demo import sample_record
 from safecode.embedded import ServiceUrls
 from safecode.settings import Settings, load_settings
-from tests.conftest import ROOT, _admin_execute, database_url_for, free_port
+from tests.conftest import ROOT, _admin_execute, database_url_for, free_port, serving
 
 _T = TypeVar("_T")
 CHROMIUM = "/usr/bin/chromium"
@@ -116,8 +111,8 @@ def site(
         unknown = new_code_id("14") + active[16:]
         data_dir = tmp_path_factory.mktemp("browser")
         with (
-            _serving(apps.resolver_app(_settings(data_dir, base_url), urls), port),
-            _serving(
+            serving(apps.resolver_app(_settings(data_dir, base_url), urls), port),
+            serving(
                 apps.resolver_app(
                     _settings(data_dir, f"http://127.0.0.1:{unavailable_port}"), UNREACHABLE
                 ),
@@ -186,24 +181,3 @@ async def _publish_codes(urls: ServiceUrls, base_url: str) -> tuple[str, str, st
         finally:
             await client.aclose()
     return texts[0], texts[1], texts[2]
-
-
-@contextmanager
-def _serving(app: ASGIApp, port: int) -> Iterator[None]:
-    """`app` under uvicorn on 127.0.0.1:`port` in a thread, its lifespan run, until exit."""
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError(f"the resolver on port {port} did not start")
-        time.sleep(0.05)
-    try:
-        yield
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)

@@ -9,35 +9,15 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import psutil
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, processes_using
 
 pytestmark = pytest.mark.slow
 
 FINISH_SECONDS = 300  # the first start of the embedded PostgreSQL runs initdb
-
-
-def _processes_using(data_dir: Path) -> list[str]:
-    """Processes whose command line names the data directory: the embedded servers."""
-    found = []
-    for process in psutil.process_iter(["pid", "cmdline"]):
-        cmdline = " ".join(process.info["cmdline"] or [])
-        if str(data_dir) in cmdline:
-            found.append(f"{process.info['pid']}: {cmdline}")
-    return found
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Iterator[Path]:
-    directory = tmp_path / "var"
-    yield directory
-    for line in _processes_using(directory):  # never leave a server behind a failed test
-        os.kill(int(line.split(":")[0]), signal.SIGKILL)
 
 
 def _command(data_dir: Path, *argv: str) -> subprocess.Popen[bytes]:
@@ -66,20 +46,20 @@ def test_the_load_test_stops_the_servers_it_started(data_dir: Path) -> None:
     status, output = _finish(_command(data_dir, *LOADTEST))
     assert status == 0, output[-3000:]
     assert "publishing 20 codes" in output
-    assert _processes_using(data_dir) == []
+    assert processes_using(data_dir) == []
 
 
 def test_the_load_test_stops_them_when_it_is_terminated(data_dir: Path) -> None:
     process = _command(data_dir, *LOADTEST[:-1], "60s")
     deadline = time.monotonic() + FINISH_SECONDS
-    while not _processes_using(data_dir) or "locust" not in " ".join(_processes_using(ROOT)):
+    while not processes_using(data_dir) or "locust" not in " ".join(processes_using(ROOT)):
         assert process.poll() is None, _finish(process)[1][-3000:]
         assert time.monotonic() < deadline, "the load never started"
         time.sleep(0.5)
     process.send_signal(signal.SIGTERM)  # what a supervisor or `kill` sends
     status, output = _finish(process)
     assert status == 128 + signal.SIGTERM, output[-3000:]
-    assert _processes_using(data_dir) == []
+    assert processes_using(data_dir) == []
 
 
 def test_the_bench_stops_the_servers_it_started(data_dir: Path) -> None:
@@ -88,4 +68,4 @@ def test_the_bench_stops_the_servers_it_started(data_dir: Path) -> None:
     )
     assert status == 0, output[-3000:]
     assert "documents:" in output
-    assert _processes_using(data_dir) == []
+    assert processes_using(data_dir) == []

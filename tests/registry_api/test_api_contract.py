@@ -57,10 +57,8 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -68,14 +66,12 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 import schemathesis
-import uvicorn
 from schemathesis import engine
 from schemathesis.core.failures import Failure
 from schemathesis.engine import Status, events
 from schemathesis.engine.recorder import ScenarioRecorder
 from schemathesis.engine.run import PhaseName
 from schemathesis.schemas import BaseSchema
-from starlette.types import ASGIApp
 
 from safecode import apps
 from safecode.demo import DEMO_PASSWORD, ensure_demo_registry
@@ -83,7 +79,7 @@ from safecode.demo_products import ensure_demo_products
 from safecode.embedded import ServiceUrls
 from safecode.master_key import load_master_key
 from safecode.settings import Settings
-from tests.conftest import free_port
+from tests.conftest import free_port, serving
 from tests.registry_api.identifiers import FORMATS
 
 API = "/api/v1"
@@ -410,26 +406,5 @@ async def demo_urls(service_urls: ServiceUrls, settings: Settings) -> ServiceUrl
 @pytest.fixture
 def registry_url(settings: Settings, demo_urls: ServiceUrls) -> Iterator[str]:
     port = free_port()
-    with _serving(apps.registry_app(settings, demo_urls), port):
+    with serving(apps.registry_app(settings, demo_urls), port):
         yield f"http://127.0.0.1:{port}"
-
-
-@contextmanager
-def _serving(app: ASGIApp, port: int) -> Iterator[None]:
-    """`app` under uvicorn on 127.0.0.1:`port` in a thread, its lifespan run, until exit."""
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError(f"the registry on port {port} did not start")
-        time.sleep(0.05)
-    try:
-        yield
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)

@@ -5,13 +5,13 @@ from pathlib import Path
 
 import asyncpg
 import httpx
-from asgi_lifespan import LifespanManager
 
 from registry_api.endpoints import ENDPOINTS
 from registry_api.requests import PREFIX
 from safecode import apps
 from safecode.embedded import ServiceUrls
 from safecode.settings import Settings, load_settings
+from tests.conftest import client_for
 
 
 def _assert_error_shape(body: object, code: str) -> None:
@@ -52,12 +52,7 @@ async def test_health_routes_answer_outside_the_api_prefix(
 async def test_an_unreachable_database_is_a_503_naming_it(settings: Settings) -> None:
     urls = ServiceUrls("postgresql://postgres@127.0.0.1:1/none", "redis://127.0.0.1:1/0")
     app = apps.registry_app(settings, urls)
-    async with (
-        LifespanManager(app) as manager,
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=manager.app), base_url="http://testserver"
-        ) as client,
-    ):
+    async with client_for(app) as client:
         login = await client.post(
             "/api/v1/auth/login", json={"mobile": "13800000000", "password": "Whatever-123"}
         )
@@ -136,12 +131,7 @@ async def test_every_route_that_reads_the_database_documents_its_503(
     with no database, check the flag against the server."""
     urls = ServiceUrls("postgresql://postgres@127.0.0.1:1/none", "redis://127.0.0.1:1/0")
     app = apps.registry_app(settings, urls)
-    async with (
-        LifespanManager(app) as manager,
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=manager.app), base_url="http://testserver"
-        ) as client,
-    ):
+    async with client_for(app) as client:
         for endpoint in ENDPOINTS:
             path = re.sub(r"\{\w+\}", "1", PREFIX + endpoint.path)
             body = {"classifications": [{"class": "flammable_liquids", "category": "2"}]}
@@ -188,11 +178,6 @@ async def test_https_deployments_add_hsts(tmp_path: Path, service_urls: ServiceU
         {"SAFECODE_DATA_DIR": str(tmp_path), "PUBLIC_BASE_URL": "https://sc.example.cn"}
     )
     app = apps.registry_app(settings, service_urls)
-    async with (
-        LifespanManager(app) as manager,
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=manager.app), base_url="http://testserver"
-        ) as client,
-    ):
+    async with client_for(app) as client:
         response = await client.get("/api/v1")
     assert response.headers["strict-transport-security"].startswith("max-age=")

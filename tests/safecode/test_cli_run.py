@@ -9,31 +9,20 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
 import httpx
-import psutil
 import pytest
 import redis
 
 from safecode.embedded import ServiceUrls
-from tests.conftest import free_port
+from tests.conftest import free_port, processes_using
 
 pytestmark = pytest.mark.slow
 
 START_SECONDS = 120  # generous: the first start runs initdb
 STOP_SECONDS = 60
-
-
-def _processes_using(data_dir: Path) -> list[str]:
-    found = []
-    for process in psutil.process_iter(["pid", "cmdline"]):
-        cmdline = " ".join(process.info["cmdline"] or [])
-        if str(data_dir) in cmdline:
-            found.append(f"{process.info['pid']}: {cmdline}")
-    return found
 
 
 class RunningProduct:
@@ -90,15 +79,6 @@ class RunningProduct:
             self.process.stdout.close()
 
 
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Iterator[Path]:
-    directory = tmp_path / "var"
-    yield directory
-    leftovers = _processes_using(directory)
-    for line in leftovers:  # never leave a server running after a failed test
-        os.kill(int(line.split(":")[0]), signal.SIGKILL)
-
-
 def _embedded_database_url(data_dir: Path) -> str:
     return f"postgresql://postgres@/postgres?host={data_dir / 'postgres'}"
 
@@ -144,13 +124,13 @@ def test_run_serves_keeps_its_data_and_leaves_nothing_behind(
         client = _embedded_redis(data_dir)
         client.set("marker", "kept")
         client.close()
-        assert _processes_using(data_dir) != []  # the embedded servers are running
+        assert processes_using(data_dir) != []  # the embedded servers are running
 
         # Ctrl-C in a terminal: SIGINT to the whole foreground group.
         assert first.stop(signal.SIGINT, whole_group=True) == 0
     finally:
         first.ensure_stopped()
-    assert _processes_using(data_dir) == []
+    assert processes_using(data_dir) == []
 
     second = RunningProduct(data_dir, tmp_path / "second.log")
     try:
@@ -165,7 +145,7 @@ def test_run_serves_keeps_its_data_and_leaves_nothing_behind(
         assert second.stop(signal.SIGTERM, whole_group=False) == 0
     finally:
         second.ensure_stopped()
-    assert _processes_using(data_dir) == []
+    assert processes_using(data_dir) == []
 
 
 def test_run_with_urls_set_starts_no_server_of_its_own(
@@ -182,7 +162,7 @@ def test_run_with_urls_set_starts_no_server_of_its_own(
         assert httpx.get(f"{product.base_url}/readyz", timeout=5).status_code == 200
         assert not (data_dir / "postgres").exists()
         assert not (data_dir / "redis").exists()
-        assert _processes_using(data_dir) == []
+        assert processes_using(data_dir) == []
         assert product.stop(signal.SIGINT, whole_group=True) == 0
     finally:
         product.ensure_stopped()
