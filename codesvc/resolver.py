@@ -12,6 +12,7 @@ import contextlib
 import functools
 import hashlib
 import hmac
+import json
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -21,13 +22,22 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from codesvc.codes import CodeFormatError, group_code_id, parse_code_id, parse_scan_path
+from codesvc.codes import (
+    CODE_ID_LENGTH,
+    KEY_ID_LENGTH,
+    CodeFormatError,
+    ScanTarget,
+    group_code_id,
+    parse_code_id,
+    parse_scan_path,
+)
 from codesvc.metrics import ResolverMetrics
 from codesvc.negotiation import MEDIA_TYPES, choose_media
 from codesvc.publishing import html_variant
 from codesvc.records import VIEWS
+from codesvc.revoked_keys import RevokedKeys
 from codesvc.scancache import BackendUnavailable, ScanCache
-from codesvc.service import Resources, ServiceConfig
+from codesvc.service import BACKEND_ERRORS, Resources, ServiceConfig
 from codesvc.telemetry import ScanCounter
 from public_site.pages import Lang, negotiate_lang, render_error_page
 from public_site.scan_pages import (
@@ -48,6 +58,7 @@ class ResolverState:
     cache: ScanCache
     counter: ScanCounter
     public_base_url: str
+    revoked: RevokedKeys
 
 
 @asynccontextmanager
@@ -65,16 +76,21 @@ async def open_resolver_state(
         observe=metrics.observe_layer,
     )
     counter = ScanCounter()
+    revoked = RevokedKeys()
+    # Known before the first scan: a revoked key's codes never pass as genuine.
+    with contextlib.suppress(*BACKEND_ERRORS):
+        await revoked.refresh(resources.pool)
     stop = asyncio.Event()
     tasks = [
         asyncio.create_task(cache.follow_invalidations(stop)),
         asyncio.create_task(counter.flush_every(resources.redis, stop)),
+        asyncio.create_task(revoked.follow(resources.pool, stop)),
     ]
     # Serve once invalidations are followed (subscribing drops L1), unless Redis is down.
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(cache.subscribed.wait(), 1.0)
     try:
-        yield ResolverState(cache, counter, config.public_base_url)
+        yield ResolverState(cache, counter, config.public_base_url, revoked)
     finally:
         stop.set()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -136,10 +152,12 @@ def error_page(kind: str, status: int, lang: Lang, detail: str | None = None) ->
 
 @functools.lru_cache(maxsize=4096)
 def _scan_context(
-    lang: Lang, typed: bool, batch: str | None, serial: str | None
+    lang: Lang, typed: bool, batch: str | None, serial: str | None, withdrawn: bool = False
 ) -> tuple[bytes, str]:
     """The context line spliced into a page, and what it adds to the page's ETag."""
-    context = render_scan_context(lang, typed=typed, batch=batch, serial=serial)
+    context = render_scan_context(
+        lang, typed=typed, batch=batch, serial=serial, withdrawn=withdrawn
+    )
     return context, hashlib.sha256(context).hexdigest()[:8]
 
 
@@ -174,7 +192,14 @@ async def answer_scan(
     if found is None:
         return _error("unknown", 404, lang)
     entry, variant = found
-    if not hmac.compare_digest(entry.code_text.encode(), target.text.encode()):
+    issued = hmac.compare_digest(entry.code_text.encode(), target.text.encode())
+    # Signed by a revoked key: issued so (re-signing has not reached it yet), or re-signed
+    # since and presented as printed before. Either way never "genuine", and never
+    # without the hazard data.
+    withdrawn = _key_id(target) in state.revoked.keys and (
+        issued or _signed_by_revoked_key(state.revoked, target)
+    )
+    if not (issued or withdrawn):
         return _error("not_genuine", 404, lang)
     if variant is None:
         return _error("unpublished", 404, lang)
@@ -183,11 +208,13 @@ async def answer_scan(
     body, etag = variant.body, variant.etag
     if media == "html":
         typed = query.get("src") == "typed"
-        context, suffix = _scan_context(lang, typed, target.batch, target.serial)
+        context, suffix = _scan_context(lang, typed, target.batch, target.serial, withdrawn)
         body = body.replace(SCAN_CONTEXT_MARKER, context, 1)
         if typed:
             body = mark_view_links_typed(body)
         etag = f'{etag[:-1]}-{suffix}"'
+    elif withdrawn and media == "json":
+        body, etag = _withdrawn_json(body, _key_id(target)), f'{etag[:-1]}-withdrawn"'
     headers = [
         (b"etag", etag.encode()),
         (b"vary", VARY),
@@ -199,6 +226,30 @@ async def answer_scan(
         return ScanAnswer(304, headers, b"")
     headers.append((b"content-type", MEDIA_TYPES[media].encode()))
     return ScanAnswer(410 if entry.status == "revoked" else 200, headers, body)
+
+
+def _key_id(target: ScanTarget) -> str:
+    return target.text[CODE_ID_LENGTH : CODE_ID_LENGTH + KEY_ID_LENGTH]
+
+
+def _signed_by_revoked_key(revoked: RevokedKeys, target: ScanTarget) -> bool:
+    try:
+        code = target.code
+    except CodeFormatError:
+        return False
+    return revoked.signed_by_revoked_key(code)
+
+
+def _withdrawn_json(body: bytes, key_id: str) -> bytes:
+    """The record's JSON, saying that the code presented was withdrawn (rare: re-encoded
+    per request rather than stored)."""
+    document = json.loads(body)
+    document["signature"] = {
+        "status": "withdrawn",
+        "key_id": key_id,
+        "detail": "the key that signed this code was revoked; the label is being reprinted",
+    }
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 @functools.lru_cache(maxsize=65536)

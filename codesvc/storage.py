@@ -140,6 +140,86 @@ async def count_codes_signed_by(conn: Connection, key_id: str) -> int:
     return count
 
 
+async def fetch_revoked_public_keys(conn: Connection) -> dict[str, bytes]:
+    """The public halves of revoked keys, by key_id (what the resolver watches)."""
+    rows = await conn.fetch("SELECT key_id, public_key FROM signing_keys WHERE status = 'revoked'")
+    return {row["key_id"]: bytes(row["public_key"]) for row in rows}
+
+
+async def claim_codes_of_revoked_keys(conn: Connection, limit: int) -> list[CodeRow]:
+    """Codes still signed by a revoked key, in code_id order, locked until the transaction
+    ends (a concurrent re-signing run skips them)."""
+    rows = await conn.fetch(
+        f"""
+        SELECT {", ".join("c." + column for column in _CODE_COLUMNS.split(", "))}
+        FROM codes c JOIN signing_keys k ON k.key_id = c.key_id
+        WHERE k.status = 'revoked'
+        ORDER BY c.code_id LIMIT $1
+        FOR UPDATE OF c SKIP LOCKED
+        """,
+        limit,
+    )
+    return [_code(row) for row in rows]
+
+
+async def count_codes_of_revoked_keys(conn: Connection) -> int:
+    count: int = await conn.fetchval(
+        """
+        SELECT count(*) FROM codes c JOIN signing_keys k ON k.key_id = c.key_id
+        WHERE k.status = 'revoked'
+        """
+    )
+    return count
+
+
+async def resign_codes(
+    conn: Connection, old: Sequence[CodeRow], key_id: str, signatures: Sequence[bytes]
+) -> None:
+    """Give each code of `old` its new signature by `key_id`, keeping the one it had."""
+    await conn.execute(
+        """
+        INSERT INTO superseded_signatures (code_id, key_id, signature, replaced_by)
+        SELECT code_id, old_key, signature, $4
+        FROM unnest($1::text[], $2::text[], $3::bytea[]) AS o(code_id, old_key, signature)
+        ON CONFLICT (code_id, key_id) DO NOTHING
+        """,
+        [row.code_id for row in old],
+        [row.key_id for row in old],
+        [row.signature for row in old],
+        key_id,
+    )
+    await conn.execute(
+        """
+        UPDATE codes SET key_id = $2, signature = n.signature
+        FROM unnest($1::text[], $3::bytea[]) AS n(code_id, signature)
+        WHERE codes.code_id = n.code_id
+        """,
+        [row.code_id for row in old],
+        key_id,
+        list(signatures),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SupersededRow:
+    code_id: str
+    key_id: str  # the revoked key that had signed it
+    signature: bytes
+    replaced_by: str
+    superseded_at: datetime
+
+
+async def fetch_superseded_signatures(conn: Connection, code_id: str) -> list[SupersededRow]:
+    rows = await conn.fetch(
+        """
+        SELECT code_id, key_id, signature, replaced_by, superseded_at
+        FROM superseded_signatures WHERE code_id = $1 ORDER BY superseded_at
+        """,
+        code_id,
+    )
+    return [SupersededRow(**dict(row)) for row in rows]
+
+
 async def fetch_codes_by_subject(conn: Connection, subjects: Sequence[str]) -> dict[str, CodeRow]:
     rows = await conn.fetch(
         f"SELECT {_CODE_COLUMNS} FROM codes WHERE subject = ANY($1::text[])", list(subjects)

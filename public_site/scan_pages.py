@@ -88,6 +88,13 @@ UI: dict[str, dict[Lang, str]] = {
     },
     "reason": {"zh": "原因", "en": "Reason"},
     "scanned": {"zh": "已验证：扫码所得，签名真实", "en": "Verified: scanned, signature genuine"},
+    "withdrawn": {
+        "zh": "注意：签发此安全码的密钥已被撤销，此码已作废，生产企业将重新印制标签。"
+        "以下为经审核的安全信息，仍可使用。",
+        "en": "Warning: the key that signed this code was revoked, so the code is withdrawn"
+        " and the manufacturer will reprint the label. The approved safety information"
+        " below still applies.",
+    },
     "typed": {
         "zh": "手动输入的编号（未经扫码验证）",
         "en": "Typed code number (not verified by a scan)",
@@ -207,8 +214,20 @@ def render_not_genuine_page(lang: Lang) -> str:
     return environment.get_template("not_genuine.html").render(lang=lang, other=other_lang(lang))
 
 
-def render_scan_context(lang: Lang, *, typed: bool, batch: str | None, serial: str | None) -> bytes:
-    """The line under the title saying how the page was reached; escaped, ready to splice."""
+def render_scan_context(
+    lang: Lang, *, typed: bool, batch: str | None, serial: str | None, withdrawn: bool = False
+) -> bytes:
+    """The line under the title saying how the page was reached; escaped, ready to splice.
+
+    A withdrawn code (its signing key revoked) is never called verified: the line warns
+    instead, and the page's hazard data stays below it."""
+    if withdrawn:
+        parts = [UI["withdrawn"][lang]]
+        if batch:
+            parts.append(f"{UI['batch'][lang]}: {batch}")
+        if serial:
+            parts.append(f"{UI['serial'][lang]}: {serial}")
+        return f'<p class="context withdrawn">{escape(" · ".join(parts))}</p>'.encode()
     parts = [UI["typed" if typed else "scanned"][lang]]
     if batch:
         parts.append(f"{UI['batch'][lang]}: {batch}")

@@ -16,9 +16,17 @@ import asyncpg
 from codesvc.app import KEYS_PATH
 from codesvc.codes import CodeFormatError, group_code_id, parse_code_or_url
 from codesvc.keyring import KeyRing
+from codesvc.resigning import codes_left_to_resign
 from codesvc.service import BACKEND_ERRORS
 from codesvc.signing import verify
 from codesvc.storage import Connection, SigningKeyRow
+from registry_api.products.codes import (
+    CodeDesk,
+    reprint_csv,
+    reprint_notices_of_key,
+    resign_codes,
+    revoke_signing_key,
+)
 from safecode.embedded import embedded_database
 from safecode.errors import CommandError, NotGenuine
 from safecode.master_key import load_master_key
@@ -30,7 +38,9 @@ MAX_KEYS_BYTES = 1024 * 1024
 
 def add_key_commands(commands: Any) -> None:
     """Register `keys` and `verify` on the CLI's subcommands."""
-    keys = commands.add_parser("keys", help="the signing keys: list, rotate, retire, revoke")
+    keys = commands.add_parser(
+        "keys", help="the signing keys: list, rotate, retire, revoke, resign"
+    )
     key_commands = keys.add_subparsers(required=True, metavar="ACTION")
     key_commands.add_parser("list", help="every key with its status").set_defaults(
         command=_keys_list
@@ -44,11 +54,24 @@ def add_key_commands(commands: Any) -> None:
     retire.add_argument("kid")
     retire.set_defaults(command=_keys_retire)
     revoke = key_commands.add_parser(
-        "revoke", help="revoke key KID: codes it signed are no longer genuine"
+        "revoke",
+        help="revoke key KID (leaked): its codes are re-signed by the active key and the"
+        " enterprises told to reprint",
     )
     revoke.add_argument("kid")
-    revoke.add_argument("--reason", required=True, help="why (kept with the key)")
+    revoke.add_argument("--reason", required=True, help="why (kept with the key, audited)")
+    revoke.add_argument(
+        "--notices",
+        metavar="FILE",
+        type=Path,
+        help="the reprint notices CSV (default: DATA_DIR/reprint-notices-KID.csv)",
+    )
     revoke.set_defaults(command=_keys_revoke)
+    resign = key_commands.add_parser(
+        "resign",
+        help="re-sign the codes still signed by a revoked key (resumes a revocation cut short)",
+    )
+    resign.set_defaults(command=_keys_resign)
 
     verify = commands.add_parser(
         "verify", help="check a code or scan URL offline against the public keys; exit 0 if genuine"
@@ -113,13 +136,53 @@ def _keys_retire(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def _keys_revoke(settings: Settings, args: argparse.Namespace) -> None:
-    async def action(conn: Connection, keyring: KeyRing) -> int:
-        return await keyring.revoke(conn, args.kid, args.reason)
-
-    signed = _with_keyring(settings, action)
-    print(
-        f"key {args.kid.upper()} is revoked; the {signed} code(s) it signed are no longer genuine"
+    notices_file: Path = (
+        args.notices or settings.data_dir / f"reprint-notices-{args.kid.upper()}.csv"
     )
+
+    async def action(conn: Connection, keyring: KeyRing) -> None:
+        revoked = await revoke_signing_key(conn, keyring, args.kid, args.reason)
+        print(
+            f"key {revoked.key_id} is revoked: scans of the {revoked.codes_signed} code(s) it"
+            " signed no longer say genuine (they show the hazard data under a warning)",
+            flush=True,
+        )
+        await _resign(conn, _desk(settings, keyring))
+        notices = await reprint_notices_of_key(conn, revoked.key_id)
+        await asyncio.to_thread(_write_file, notices_file, reprint_csv(notices))
+        enterprises = len({notice.enterprise_id for notice in notices})
+        print(
+            f"{len(notices)} reprint notice(s) for {enterprises} enterprise(s), on their records"
+            f" (GET /api/v1/enterprises/{{id}}/reprint-notices) and in {notices_file}"
+        )
+
+    _with_keyring(settings, action)
+
+
+def _keys_resign(settings: Settings, _args: argparse.Namespace) -> None:
+    async def action(conn: Connection, keyring: KeyRing) -> None:
+        await _resign(conn, _desk(settings, keyring))
+
+    _with_keyring(settings, action)
+
+
+async def _resign(conn: Connection, desk: CodeDesk) -> None:
+    left = await codes_left_to_resign(conn)
+    if not left:
+        print("no code is signed by a revoked key")
+        return
+    print(f"re-signing {left} code(s) with the active key ...", flush=True)
+    done = await resign_codes(conn, desk)
+    print(f"{done} code(s) re-signed; their scan pages are rendered again")
+
+
+def _desk(settings: Settings, keyring: KeyRing) -> CodeDesk:
+    return CodeDesk(keyring, settings.public_base_url, settings.province)
+
+
+def _write_file(path: Path, body: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(body)
 
 
 def _verify(settings: Settings, args: argparse.Namespace) -> None:

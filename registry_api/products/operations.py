@@ -127,6 +127,15 @@ async def products_of(conn: Connection, actor: Actor, enterprise_id: int) -> lis
     ]
 
 
+async def reprint_notices(
+    conn: Connection, actor: Actor, enterprise_id: int
+) -> list[db.ReprintNotice]:
+    """The enterprise's products whose codes were re-signed after a key was revoked: each
+    label must be reprinted with the new QR."""
+    await enterprises.enterprise(conn, actor, enterprise_id)
+    return await db.fetch_reprint_notices(conn, enterprise_id)
+
+
 async def product_summary(conn: Connection, actor: Actor, product_id: int) -> ProductSummary:
     found = await product(conn, actor, product_id)
     return ProductSummary(found, await db.fetch_revisions(conn, found.id))

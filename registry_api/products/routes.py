@@ -19,15 +19,22 @@ from codesvc.qr import MEDIA_TYPES, QrFormat, QrOptions, SheetItem, render_print
 from registry_api.accounts.routes import signed_in
 from registry_api.forms import read_form
 from registry_api.products import operations
-from registry_api.products.codes import CodeDesk
+from registry_api.products.codes import CodeDesk, reprint_csv
 from registry_api.products.filings import revision_problems
 from registry_api.products.forms import ProductForm, RevisionForm
-from registry_api.products.storage import PhysicalForm, Product, Revision, RevisionStatus
+from registry_api.products.storage import (
+    PhysicalForm,
+    Product,
+    ReprintNotice,
+    Revision,
+    RevisionStatus,
+)
 from registry_api.requests import (
     PREFIX,
     Day,
     Endpoint,
     Link,
+    Timestamp,
     answer,
     if_match_version,
     path_id,
@@ -275,6 +282,60 @@ async def qr_sheet(request: Request) -> Response:
     return Response(render_print_sheet(items), media_type="application/pdf")
 
 
+@answer
+class ReprintNoticeView(TypedDict):
+    id: int
+    product_id: int
+    product_name: str
+    code_id: str  # grouped as printed under the QR
+    revoked_key: str  # the key whose signature the printed labels carry
+    new_key: str
+    scan_url: str  # what the reprinted label's QR must carry
+    qr: str  # the new QR, for printing
+    created_at: Timestamp
+
+
+@answer
+class ReprintNoticeList(TypedDict):
+    reprint_notices: list[ReprintNoticeView]
+
+
+def _notice_json(notice: ReprintNotice) -> ReprintNoticeView:
+    return {
+        "id": notice.id,
+        "product_id": notice.product_id,
+        "product_name": notice.product_name,
+        "code_id": group_code_id(notice.code_id),
+        "revoked_key": notice.revoked_key_id,
+        "new_key": notice.new_key_id,
+        "scan_url": notice.scan_url,
+        "qr": f"{PREFIX}/products/{notice.product_id}/qr.svg",
+        "created_at": notice.created_at.isoformat(),
+    }
+
+
+async def list_reprint_notices(request: Request) -> Response:
+    async with resources(request).pool.acquire() as conn:
+        actor = await signed_in(request, conn)
+        notices = await operations.reprint_notices(conn, actor, path_id(request, "enterprise_id"))
+    listed: ReprintNoticeList = {"reprint_notices": [_notice_json(n) for n in notices]}
+    return JSONResponse(listed)
+
+
+async def reprint_notices_csv(request: Request) -> Response:
+    enterprise_id = path_id(request, "enterprise_id")
+    async with resources(request).pool.acquire() as conn:
+        actor = await signed_in(request, conn)
+        notices = await operations.reprint_notices(conn, actor, enterprise_id)
+    return Response(
+        reprint_csv(notices),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="reprint-notices-{enterprise_id}.csv"'
+        },
+    )
+
+
 def _product_links(product_id: str) -> tuple[Link, ...]:
     return (
         Link("GetProduct", "GET", "/products/{product_id}", {"product_id": product_id}),
@@ -329,4 +390,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", "/enterprises/{enterprise_id}/qr-sheet.pdf", qr_sheet,
              "An A4 print sheet of the enterprise's codes", None, (200, 404),
              media_type="application/pdf"),
+    Endpoint("GET", "/enterprises/{enterprise_id}/reprint-notices", list_reprint_notices,
+             "Products whose labels must be reprinted: their codes were re-signed after a "
+             "signing key was revoked", None, (200, 404), ReprintNoticeList),
+    Endpoint("GET", "/enterprises/{enterprise_id}/reprint-notices.csv", reprint_notices_csv,
+             "The reprint notices as CSV", None, (200, 404), media_type="text/csv"),
 )  # fmt: skip

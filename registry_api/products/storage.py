@@ -274,3 +274,62 @@ async def make_current(conn: Connection, revision_id: int, approved_on: date) ->
     )
     assert row is not None, "only a submitted revision is approved"
     return _revision(row)
+
+
+# --- reprint notices (a signing key revoked) -------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ReprintNotice:
+    id: int
+    enterprise_id: int
+    enterprise_name: str
+    uscc: str
+    product_id: int
+    product_name: str
+    code_id: str
+    revoked_key_id: str
+    new_key_id: str
+    scan_url: str
+    created_at: datetime
+
+
+_NOTICE = """
+    SELECT n.id, n.enterprise_id, e.name AS enterprise_name, e.uscc, n.product_id,
+           p.name_zh AS product_name, n.code_id, n.revoked_key_id, n.new_key_id, n.scan_url,
+           n.created_at
+    FROM reprint_notices n
+    JOIN enterprises e ON e.id = n.enterprise_id
+    JOIN products p ON p.id = n.product_id
+"""
+
+
+async def insert_reprint_notices(conn: Connection, notices: list[tuple[str, str, str, str]]) -> int:
+    """(code_id, revoked key, new key, scan URL) of re-signed codes: a notice for each that
+    is a product's code (other subjects have no enterprise to tell). Returns how many."""
+    result: str = await conn.execute(
+        """
+        INSERT INTO reprint_notices (enterprise_id, product_id, code_id, revoked_key_id,
+            new_key_id, scan_url)
+        SELECT p.enterprise_id, p.id, n.code_id, n.revoked, n.new, n.scan_url
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
+             AS n(code_id, revoked, new, scan_url)
+        JOIN products p ON p.code_id = n.code_id
+        ON CONFLICT (code_id, revoked_key_id) DO NOTHING
+        """,
+        [n[0] for n in notices],
+        [n[1] for n in notices],
+        [n[2] for n in notices],
+        [n[3] for n in notices],
+    )
+    return int(result.split()[-1])
+
+
+async def fetch_reprint_notices(conn: Connection, enterprise_id: int) -> list[ReprintNotice]:
+    rows = await conn.fetch(f"{_NOTICE} WHERE n.enterprise_id = $1 ORDER BY n.id", enterprise_id)
+    return [ReprintNotice(**dict(row)) for row in rows]
+
+
+async def fetch_reprint_notices_of_key(conn: Connection, key_id: str) -> list[ReprintNotice]:
+    rows = await conn.fetch(f"{_NOTICE} WHERE n.revoked_key_id = $1 ORDER BY e.uscc, n.id", key_id)
+    return [ReprintNotice(**dict(row)) for row in rows]

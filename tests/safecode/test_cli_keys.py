@@ -53,7 +53,10 @@ async def test_keys_list_rotate_retire_revoke(
     assert await _run(["keys", "retire", "01"]) == 1
     assert "key 01 is retired, not active" in capsys.readouterr().err
     assert await _run(["keys", "revoke", "01", "--reason", "laptop stolen"]) == 0
-    assert "1 code(s) it signed are no longer genuine" in capsys.readouterr().out
+    revoked = capsys.readouterr().out
+    assert "scans of the 1 code(s) it signed no longer say genuine" in revoked
+    assert "1 code(s) re-signed" in revoked
+    assert "0 reprint notice(s)" in revoked  # "e/p" is no product of the registry
     assert await _run(["keys", "revoke", "ZZ", "--reason", "x"]) == 1
     assert "no signing key 'ZZ'" in capsys.readouterr().err
 
