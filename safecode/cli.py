@@ -22,6 +22,7 @@ from codesvc.publishing import rerender_all
 from codesvc.relay import Relay
 from codesvc.service import ServiceConfig, open_resources
 from safecode import apps
+from safecode.backup import add_backup_commands
 from safecode.cli_admin import add_admin_commands
 from safecode.cli_keys import add_key_commands
 from safecode.demo import DEMO_PASSWORD, ensure_demo_registry
@@ -105,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     rerender.set_defaults(command=_rerender)
 
     add_key_commands(commands)
+    add_backup_commands(commands)
     add_admin_commands(commands)
     demo = commands.add_parser(
         "demo",
