@@ -5,21 +5,47 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# Re-install when the project's metadata changes; the package itself is installed editable.
+# Re-install when pyproject.toml or the lock changes; the package itself is installed editable.
 STAMP := $(VENV)/.installed
+# Every distribution in .venv comes from the lock, pinned and hash-checked; `make lock` writes it.
+LOCK := requirements.lock
+# uv (for `make lock`) and pip-audit (for `make audit`) live apart from .venv, locked the same way.
+TOOLS_VENV := .venv-tools
+TOOLS_LOCK := requirements-tools.lock
+TOOLS_STAMP := $(TOOLS_VENV)/.installed
 
-.PHONY: help install run test check format bench loadtest clean
+.PHONY: help install run test check format bench loadtest clean lock audit
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+# Wheels only: an sdist's build requirements would be fetched unchecked. The project goes in
+# without build isolation, built by the locked setuptools, for the same reason.
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet --require-hashes --only-binary :all: -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 install: $(STAMP) ## create or update .venv with the project and its test tools
+
+$(TOOLS_STAMP): $(TOOLS_LOCK)
+	$(PYTHON) -m venv $(TOOLS_VENV)
+	$(TOOLS_VENV)/bin/python -m pip install --quiet --require-hashes --only-binary :all: -r $(TOOLS_LOCK)
+	touch $(TOOLS_STAMP)
+
+# Resolved for every platform from Python 3.11 up (checked on Linux x86_64, CPython 3.11), with
+# pip pinned too. uv keeps the pins it can: LOCK_ARGS=--upgrade takes the newest releases
+# pyproject.toml allows, LOCK_ARGS='--upgrade-package NAME' one package's.
+UV_COMPILE = $(TOOLS_VENV)/bin/uv pip compile --quiet --universal --python-version 3.11 \
+	--generate-hashes --custom-compile-command 'make lock' $(LOCK_ARGS)
+
+lock: $(TOOLS_STAMP) ## after changing dependencies: re-resolve the hash locks (LOCK_ARGS=--upgrade: newest)
+	echo pip | $(UV_COMPILE) --extra test pyproject.toml - --output-file $(LOCK)
+	printf 'pip-audit\nuv\n' | $(UV_COMPILE) - --output-file $(TOOLS_LOCK)
+
+audit: $(TOOLS_STAMP) ## look the locked versions up in PyPI's / OSV's vulnerability advisories
+	$(TOOLS_VENV)/bin/python .ci/audit $(LOCK) $(TOOLS_LOCK)
 
 run: $(STAMP) ## run everything on http://127.0.0.1:8000 (embedded PostgreSQL and Redis unless URLs are set)
 	$(BIN)/safecode run
@@ -43,4 +69,4 @@ loadtest: $(STAMP) ## bounded locust load of the scan path (a resolver it starts
 	$(BIN)/python -m loadtests.run
 
 clean: ## remove the virtual environment and caches (keeps ./var, the embedded data)
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(TOOLS_VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis
