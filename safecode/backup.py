@@ -11,23 +11,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import glob
 import hashlib
 import json
 import os
-import re
-import shutil
-import subprocess
-import tempfile
 import time
-import warnings
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 from cryptography.exceptions import InvalidTag
@@ -41,6 +32,7 @@ from safecode.embedded import embedded_database
 from safecode.errors import CommandError
 from safecode.master_key import load_master_key, master_key_path
 from safecode.migrations import discover, pending_migrations
+from safecode.pg_tools import PgTool, choose_tool, find_tools, run_tool
 from safecode.settings import Settings
 
 FORMAT = "safecode-backup/1"
@@ -56,14 +48,6 @@ COUNTED_TABLES = (
     "accounts",
     "enterprises",
     "products",
-)
-_VERSION = re.compile(r"\(PostgreSQL\) (\d+)(?:\.(\d+))?")
-# Where PostgreSQL's client programs live besides PATH: Debian/Ubuntu, RHEL, Homebrew.
-_TOOL_DIRS = (
-    "/usr/lib/postgresql/*/bin",
-    "/usr/pgsql-*/bin",
-    "/opt/homebrew/opt/postgresql@*/bin",
-    "/usr/local/opt/postgresql@*/bin",
 )
 _USER_OBJECTS = r"""
 SELECT kind || ' ' || name FROM (
@@ -135,13 +119,6 @@ _MANIFEST_FIELDS: dict[str, type] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class PgTool:
-    path: Path
-    version: str  # as it prints it, e.g. 16.2
-    major: int
-
-
 def file_entry(path: Path) -> BackupFile:
     digest = hashlib.sha256()
     with path.open("rb") as file:
@@ -186,61 +163,6 @@ def verify_backup(directory: Path) -> Manifest:
                 "changed or damaged; nothing was restored"
             )
     return manifest
-
-
-def tool_version(output: str) -> tuple[str, int] | None:
-    """(version, major) from `pg_dump --version`'s output, e.g. ("16.2", 16)."""
-    match = _VERSION.search(output)
-    if match is None:
-        return None
-    return ".".join(part for part in match.groups() if part), int(match.group(1))
-
-
-def choose_tool(name: str, tools: Sequence[PgTool], at_least: int, why: str) -> PgTool:
-    """The oldest of `tools` of major version `at_least` or newer (the closest match)."""
-    fitting = [tool for tool in tools if tool.major >= at_least]
-    if fitting:
-        return min(fitting, key=lambda tool: tool.major)
-    found = ", ".join(f"{tool.version} ({tool.path})" for tool in tools) or "none"
-    raise CommandError(
-        f"no {name} of PostgreSQL {at_least} or newer found ({why}); found: {found}. Install "
-        f"PostgreSQL {at_least}'s client programs (Debian: apt-get install postgresql-client-"
-        f"{at_least})"
-    )
-
-
-def find_tools(name: str) -> list[PgTool]:
-    """Every `name` (pg_dump, pg_restore) found here that runs, with its version."""
-    folders: list[Path] = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
-        try:
-            from pgserver._commands import POSTGRES_BIN_PATH
-
-            folders.append(Path(POSTGRES_BIN_PATH))
-        except ImportError:
-            pass
-    for pattern in _TOOL_DIRS:
-        folders += [Path(folder) for folder in sorted(glob.glob(pattern))]
-    on_path = shutil.which(name)
-    candidates = [folder / name for folder in folders]
-    candidates += [Path(on_path)] if on_path else []
-    tools: list[PgTool] = []
-    seen: set[Path] = set()
-    for path in candidates:
-        if not path.is_file() or path.resolve() in seen:
-            continue
-        seen.add(path.resolve())
-        try:
-            ran = subprocess.run(  # noqa: S603 - a PostgreSQL program found above
-                [str(path), "--version"], capture_output=True, text=True, timeout=10, check=False
-            )
-        except (OSError, subprocess.SubprocessError):
-            continue
-        version = tool_version(ran.stdout)
-        if ran.returncode == 0 and version is not None:
-            tools.append(PgTool(path, *version))
-    return tools
 
 
 def add_backup_commands(commands: Any) -> None:
@@ -366,7 +288,7 @@ async def _dump(database_url: str, dump: Path, now: datetime) -> Manifest:
             fd = os.open(dump, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "wb") as out:
                 command = [str(pg_dump.path), "--format=custom", f"--snapshot={snapshot}"]
-                await _run(command, database_url, stdout=out.fileno())
+                await run_tool(command, database_url, stdout=out.fileno())
     except asyncpg.PostgresError as exc:
         raise CommandError(f"cannot read the database to back it up: {exc}") from None
     finally:
@@ -422,23 +344,9 @@ async def _pg_restore(database_url: str, pg_restore: PgTool, dump: Path) -> None
     # restoring user owns what it restores; the source's roles need not exist here.
     command = [str(pg_restore.path), "--single-transaction", "--exit-on-error"]
     try:
-        await _run([*command, "--no-owner", "--no-privileges", str(dump)], database_url)
+        await run_tool([*command, "--no-owner", "--no-privileges", str(dump)], database_url)
     except CommandError as exc:
         raise CommandError(f"{exc}; nothing was restored (one transaction)") from None
-
-
-async def _run(command: list[str], database_url: str, stdout: int | None = None) -> None:
-    name = Path(command[0]).name
-    with _libpq_url(database_url) as url:
-        process = await asyncio.create_subprocess_exec(
-            *command, "--no-password", f"--dbname={url}", stdout=stdout, stderr=subprocess.PIPE
-        )
-        _, stderr = await process.communicate()
-    if process.returncode != 0:
-        lines = stderr.decode(errors="replace").strip().splitlines() or ["(no message)"]
-        # Its first error, not the SQL it echoes after it ("Command was: ...").
-        said = next((line for line in lines if "error:" in line), lines[-1])
-        raise CommandError(f"{name} failed (exit {process.returncode}): {said.strip()}")
 
 
 async def _counts_of(conn: asyncpg.Connection) -> dict[str, int]:
@@ -502,26 +410,6 @@ async def _check_restored(
             "number(s) open with the master key"
         )
     return report, problems
-
-
-@contextmanager
-def _libpq_url(database_url: str) -> Iterator[str]:
-    """The URL for pg_dump/pg_restore: a password moves off the command line (where `ps`
-    shows it) into a passfile of mode 0600 that lives for the block."""
-    parts = urlsplit(database_url)
-    userinfo, _, hostport = parts.netloc.rpartition("@")
-    user, _, password = userinfo.partition(":")
-    if not password:
-        yield database_url
-        return
-    with tempfile.TemporaryDirectory(prefix="safecode-") as folder:
-        passfile = Path(folder) / "pgpass"
-        escaped = unquote(password).replace("\\", "\\\\").replace(":", "\\:")
-        fd = os.open(passfile, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as file:
-            file.write(f"*:*:*:*:{escaped}\n")
-        query = "&".join(q for q in (parts.query, urlencode({"passfile": passfile})) if q)
-        yield urlunsplit(parts._replace(netloc=f"{user}@{hostport}", query=query))
 
 
 def _where_the_master_key_is(settings: Settings) -> str:

@@ -28,19 +28,12 @@ from codesvc.storage import fetch_keys
 from codesvc.telemetry import move_counts_to_postgres
 from registry_api.audit import first_broken_link, iter_audit_entries
 from safecode import apps
-from safecode.backup import (
-    DUMP,
-    MANIFEST,
-    PgTool,
-    choose_tool,
-    find_tools,
-    tool_version,
-    verify_backup,
-)
+from safecode.backup import DUMP, MANIFEST, verify_backup
 from safecode.demo import DEMO_PASSWORD, ensure_demo_registry, sample_record
 from safecode.demo_products import ensure_demo_products
 from safecode.embedded import ServiceUrls
 from safecode.errors import CommandError
+from safecode.pg_tools import PgTool, choose_tool, find_tools, tool_version
 from safecode.settings import Settings, load_settings
 from tests.conftest import client_for, run_cli
 
