@@ -14,7 +14,7 @@ TOOLS_VENV := .venv-tools
 TOOLS_LOCK := requirements-tools.lock
 TOOLS_STAMP := $(TOOLS_VENV)/.installed
 
-.PHONY: help install run test check format bench loadtest clean lock audit
+.PHONY: help install run test check format bench loadtest chaos clean lock audit
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -67,6 +67,9 @@ bench: $(STAMP) ## measure the service side by side and print a table of ratios
 
 loadtest: $(STAMP) ## bounded locust load of the scan path (a resolver it starts); report in artifacts/loadtest
 	$(BIN)/python -m loadtests.run
+
+chaos: $(STAMP) ## kill Redis, PostgreSQL, the relay and a resolver worker under load; report in artifacts/chaos
+	$(BIN)/python -m loadtests.chaos
 
 clean: ## remove the virtual environment and caches (keeps ./var, the embedded data)
 	rm -rf $(VENV) $(TOOLS_VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -19,9 +20,11 @@ from starlette.staticfiles import StaticFiles
 from codesvc import documents, resolver
 from codesvc.bodylimit import BodyLimitMiddleware
 from codesvc.keyring import published_keys
+from codesvc.limits import Limit
 from codesvc.metrics import CONTENT_TYPE, MetricsMiddleware, ResolverMetrics
 from codesvc.requestlog import RequestLogMiddleware, request_id_var
 from codesvc.resolver import etag_matches, open_resolver_state
+from codesvc.securityheaders import SecurityHeadersMiddleware, encoded, security_headers
 from codesvc.service import (
     BACKEND_ERRORS,
     Resources,
@@ -38,15 +41,39 @@ MAX_BODY_BYTES = 16 * 1024
 KEYS_MAX_AGE_SECONDS = 300
 
 
+# What the resolver's answers may make a browser do: its pages run no script and load
+# nothing from elsewhere. Their one stylesheet is inlined (the README's weight budget) and
+# allowed as inline style rather than by its hash: pages are rendered at publish time, and
+# a hash would leave every page published with an older stylesheet unstyled until
+# `safecode rerender`. Without script, and with images only from this site, inline style
+# can neither run anything nor send anything elsewhere.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'none'",
+        "img-src 'self'",  # pictograms and the icon, from /static
+        "style-src 'unsafe-inline'",
+        "base-uri 'none'",
+        "form-action 'self'",  # the code entry, GET /lookup
+        "frame-ancestors 'none'",
+    ]
+)
+
+
 def create_app(config: ServiceConfig, metrics: ResolverMetrics | None = None) -> Starlette:
     """The resolver. `metrics` is given when another app (all-in-one) runs its lifespan."""
     metrics = metrics or ResolverMetrics()
+    headers = security_headers(
+        CONTENT_SECURITY_POLICY, https=config.public_base_url.startswith("https://")
+    )
+    # Manual lookups only: a scan carries a signed code, a lookup anything a client types.
+    lookups = Limit("lookup:address", config.lookup_limit_per_minute, 60, "lookups")
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[dict[str, Any]]:
         async with (
             open_resources(config) as resources,
             open_resolver_state(config, resources, metrics) as state,
+            metrics.publishing(resources),
         ):
             yield {"resources": resources, "resolver": state}
 
@@ -77,8 +104,8 @@ def create_app(config: ServiceConfig, metrics: ResolverMetrics | None = None) ->
             return Response(status_code=304, headers=headers)
         return Response(body, media_type="application/jwk-set+json", headers=headers)
 
-    async def metrics_page(_request: Request) -> Response:
-        return Response(metrics.render(), media_type=CONTENT_TYPE)
+    async def metrics_page(request: Request) -> Response:
+        return Response(metrics.render(request.state.resources), media_type=CONTENT_TYPE)
 
     scan_routes = [
         Route(f"/{c}/{{code}}{tail}", resolver.scan_methods, methods=["GET"])
@@ -89,7 +116,7 @@ def create_app(config: ServiceConfig, metrics: ResolverMetrics | None = None) ->
         routes=[
             Route("/", home, methods=["GET"]),
             *scan_routes,
-            Route("/lookup", resolver.lookup, methods=["GET"]),
+            Route("/lookup", functools.partial(resolver.lookup, limit=lookups), methods=["GET"]),
             Route("/documents/{code_id}/sds.pdf", documents.sds_pdf, methods=["GET"]),
             Route("/documents/{code_id}/label.pdf", documents.label_pdf, methods=["GET"]),
             Route("/documents/{code_id}/label.svg", documents.label_svg, methods=["GET"]),
@@ -101,16 +128,27 @@ def create_app(config: ServiceConfig, metrics: ResolverMetrics | None = None) ->
         middleware=[
             Middleware(RequestLogMiddleware),
             Middleware(MetricsMiddleware, metrics=metrics),
-            Middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES, too_large=_too_large),
-            Middleware(resolver.ScanFastPath),
+            Middleware(
+                BodyLimitMiddleware,
+                max_bytes=MAX_BODY_BYTES,
+                too_large=functools.partial(_too_large, headers=dict(headers)),
+            ),
+            # Scans get the headers as bytes from the fast path, everything else from the
+            # middleware after it; the two answers made outside both (413, 500) add them.
+            Middleware(resolver.ScanFastPath, security_headers=encoded(headers)),
+            Middleware(SecurityHeadersMiddleware, headers=headers),
         ],
-        exception_handlers={HTTPException: _http_error_page, Exception: _server_error_page},
+        exception_handlers={
+            HTTPException: _http_error_page,
+            Exception: functools.partial(_server_error_page, headers=dict(headers)),
+        },
         lifespan=lifespan,
     )
 
 
-def _too_large(request: Request) -> Response:
-    return HTMLResponse(render_error_page(413, resolver.request_lang(request)), status_code=413)
+def _too_large(request: Request, headers: Mapping[str, str]) -> Response:
+    page = render_error_page(413, resolver.request_lang(request))
+    return HTMLResponse(page, status_code=413, headers=headers)
 
 
 async def _http_error_page(request: Request, exc: Exception) -> Response:
@@ -122,8 +160,9 @@ async def _http_error_page(request: Request, exc: Exception) -> Response:
     )
 
 
-async def _server_error_page(request: Request, _exc: Exception) -> Response:
+async def _server_error_page(
+    request: Request, _exc: Exception, headers: Mapping[str, str]
+) -> Response:
     detail = f"Request id: {request_id_var.get()}"
-    return HTMLResponse(
-        render_error_page(500, resolver.request_lang(request), detail=detail), status_code=500
-    )
+    page = render_error_page(500, resolver.request_lang(request), detail=detail)
+    return HTMLResponse(page, status_code=500, headers=headers)

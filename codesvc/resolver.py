@@ -31,6 +31,7 @@ from codesvc.codes import (
     parse_code_id,
     parse_scan_path,
 )
+from codesvc.limits import Limit, spend
 from codesvc.metrics import ResolverMetrics
 from codesvc.negotiation import MEDIA_TYPES, choose_media
 from codesvc.publishing import html_variant
@@ -269,11 +270,14 @@ class ScanFastPath:
 
     Scans are nearly all of the resolver's traffic; this saves them the framework's
     per-request objects. Everything else (and other methods on /C/, which get 405 from
-    the router) passes through.
+    the router) passes through. `security_headers` go on every answer it sends.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(
+        self, app: ASGIApp, security_headers: tuple[tuple[bytes, bytes], ...] = ()
+    ) -> None:
         self.app = app
+        self.security_headers = security_headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope["path"] if scope["type"] == "http" else ""
@@ -298,7 +302,11 @@ class ScanFastPath:
             accept_language=wanted.get(b"accept-language"),
             if_none_match=wanted.get(b"if-none-match"),
         )
-        headers = [(b"content-length", str(len(answer.body)).encode()), *answer.headers]
+        headers = [
+            (b"content-length", str(len(answer.body)).encode()),
+            *answer.headers,
+            *self.security_headers,
+        ]
         await send({"type": "http.response.start", "status": answer.status, "headers": headers})
         body = b"" if scope["method"] == "HEAD" else answer.body
         await send({"type": "http.response.body", "body": body})
@@ -307,14 +315,25 @@ class ScanFastPath:
 _WANTED_HEADERS = frozenset({b"accept", b"accept-language", b"if-none-match"})
 
 
-async def lookup(request: Request) -> Response:
-    """A code_id typed by a person (printed under the QR) -> 303 to its page, marked typed."""
+async def lookup(request: Request, *, limit: Limit | None = None) -> Response:
+    """A code_id typed by a person (printed under the QR) -> 303 to its page, marked typed.
+
+    `limit` (None: none) counts well-formed lookups per client address; past it, a 429
+    page says how long to wait. Uncounted while Redis is down: the data must stay reachable.
+    """
     lang = request_lang(request)
     typed = request.query_params.get("id", "")
     try:
         code_id = parse_code_id(typed)
     except CodeFormatError as exc:
         return _typed_error(400, lang, str(exc), typed)
+    if limit is not None:
+        resources: Resources = request.state.resources
+        address = request.client.host if request.client else "unknown"
+        wait = await spend(resources.redis, limit, address)
+        if wait is not None:
+            detail = _WAIT[lang].format(seconds=wait)
+            return _typed_error(429, lang, detail, typed, {"Retry-After": str(wait)})
     state: ResolverState = request.state.resolver
     try:
         found = await state.cache.lookup(code_id, "json")
@@ -327,10 +346,18 @@ async def lookup(request: Request) -> Response:
     return RedirectResponse(f"/C/{entry.code_text}?src=typed&lang={lang}", status_code=303)
 
 
-def _typed_error(status: int, lang: Lang, detail: str, typed: str) -> HTMLResponse:
-    """A lookup that found nothing: the form keeps what was typed, in either language."""
+_WAIT: dict[Lang, str] = {"zh": "请 {seconds} 秒后再试。", "en": "Try again in {seconds} seconds."}
+
+
+def _typed_error(
+    status: int, lang: Lang, detail: str, typed: str, headers: Mapping[str, str] | None = None
+) -> HTMLResponse:
+    """A lookup that found nothing (or came too often): the form keeps what was typed, in
+    either language."""
     page = render_error_page(status, lang, detail=detail, typed=typed[:40])
-    return HTMLResponse(page, status_code=status, headers={"Cache-Control": "no-store"})
+    return HTMLResponse(
+        page, status_code=status, headers={"Cache-Control": "no-store", **(headers or {})}
+    )
 
 
 def etag_matches(if_none_match: str | None, etag: str) -> bool:

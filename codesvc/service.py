@@ -26,11 +26,15 @@ from codesvc.storage import Connection
 PendingMigrations = Callable[[Connection], Awaitable[Sequence[str]]]
 
 # What a call to PostgreSQL or Redis raises when the server is down or unreachable.
+# asyncpg raises InternalClientError ("cannot switch to state 12; another operation (2) is
+# in progress") on a pooled connection whose server ended it while idle, before the socket's
+# close arrives: PostgreSQL was killed (MagicStack/asyncpg#1069).
 BACKEND_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
     TimeoutError,
     asyncpg.PostgresError,
     asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
     RedisError,
 )
 
@@ -40,6 +44,7 @@ UNREACHABLE_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
     TimeoutError,
     asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
     asyncpg.PostgresConnectionError,
     asyncpg.CannotConnectNowError,
     RedisConnectionError,
@@ -63,6 +68,7 @@ class ServiceConfig:
     negative_cache_ttl_seconds: float
     redis_record_ttl_seconds: int
     province: str = "14"  # GB/T 2260 code of the issuing province: new code_ids start with it
+    lookup_limit_per_minute: int = 30  # manual lookups (/lookup) per client address
 
 
 @dataclass(frozen=True, slots=True)

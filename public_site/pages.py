@@ -71,6 +71,16 @@ _ERROR_TEXTS: dict[int, ErrorText] = {
         {"zh": "请求过大", "en": "Request too large"},
         {"zh": "请求内容超出允许的大小。", "en": "The request is larger than this page accepts."},
     ),
+    429: ErrorText(
+        {"zh": "查询过于频繁", "en": "Too many lookups"},
+        {
+            "zh": "一分钟内从此网络地址输入查询的次数过多。扫描包装上的二维码不受此限制。",
+            "en": (
+                "Too many codes were typed in from this network address in the last minute."
+                " Scanning the QR code on the packaging is not limited."
+            ),
+        },
+    ),
     500: ErrorText(
         {"zh": "服务出错", "en": "Something went wrong"},
         {

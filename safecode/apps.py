@@ -48,6 +48,7 @@ def service_config(
         negative_cache_ttl_seconds=settings.negative_cache_ttl_seconds,
         redis_record_ttl_seconds=settings.redis_record_ttl_seconds,
         province=settings.province,
+        lookup_limit_per_minute=settings.lookup_limit_per_minute,
     )
 
 

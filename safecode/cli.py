@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import io
 import signal
 import socket
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from types import FrameType
 
 import asyncpg
@@ -37,7 +40,12 @@ from safecode.errors import CommandError, NotGenuine
 from safecode.logs import configure_logging
 from safecode.master_key import MasterKeyError, load_master_key
 from safecode.migrations import MigrationError, apply_migrations, discover
-from safecode.settings import Settings, SettingsError, load_settings
+from safecode.settings import (
+    Settings,
+    SettingsError,
+    load_settings,
+    metrics_shared_by_workers,
+)
 
 # Failures a command reports in one line (exit code 1); anything else is a bug: traceback.
 _COMMAND_FAILURES = (
@@ -106,8 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
     rerender.set_defaults(command=_rerender)
 
     add_key_commands(commands)
-    add_backup_commands(commands)
     add_admin_commands(commands)
+    add_backup_commands(commands)
     demo = commands.add_parser(
         "demo",
         help="load demo accounts, enterprises and approved products (a throw-away database only)",
@@ -123,8 +131,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run(settings: Settings, _args: argparse.Namespace) -> None:
+    # Supervised: an embedded server that crashes is restarted (safecode.supervision).
     with embedded_services(
-        settings.data_dir, database_url=settings.database_url, redis_url=settings.redis_url
+        settings.data_dir,
+        database_url=settings.database_url,
+        redis_url=settings.redis_url,
+        supervise=True,
     ) as urls:
         asyncio.run(_apply_migrations(urls.database_url))
         demo: list[tuple[str, str]] = []
@@ -194,15 +206,21 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
         if args.unit == "resolver"
         else (settings.registry_port, settings.registry_workers)
     )
-    uvicorn.run(
-        f"safecode.asgi:{args.unit}",
-        factory=True,
-        host=settings.host,
-        port=port,
-        workers=workers,
-        log_config=None,
-        proxy_headers=True,
-    )
+    # Workers keep their metrics in files under a directory of this run's own, so that any
+    # of them answers /metrics for the unit (codesvc/metrics.py); one alone, in memory.
+    with (
+        tempfile.TemporaryDirectory(prefix=f"safecode-{args.unit}-metrics-") as metrics_dir,
+        metrics_shared_by_workers(Path(metrics_dir)) if workers > 1 else contextlib.nullcontext(),
+    ):
+        uvicorn.run(
+            f"safecode.asgi:{args.unit}",
+            factory=True,
+            host=settings.host,
+            port=port,
+            workers=workers,
+            log_config=None,
+            proxy_headers=True,
+        )
 
 
 def _migrate(settings: Settings, _args: argparse.Namespace) -> None:

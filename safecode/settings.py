@@ -13,7 +13,8 @@ import binascii
 import ipaddress
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -95,8 +96,16 @@ VARIABLES: tuple[Variable, ...] = (
         "2",
         "how long an unknown code is remembered as unknown (kept short: a new code must appear)",
     ),
+    Variable(
+        "LOOKUP_LIMIT_PER_MINUTE",
+        "30",
+        "manual code lookups (/lookup) one client address may make a minute; scans are not limited",
+    ),
 )
 _DEFAULTS = {v.name: v.default for v in VARIABLES}
+# Not a setting: `safecode serve` sets it for the uvicorn workers it starts, to a fresh
+# directory of their own; prometheus-client reads it when a worker imports it.
+PROMETHEUS_MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +128,7 @@ class Settings:
     l1_cache_ttl_seconds: float
     redis_record_ttl_seconds: int
     negative_cache_ttl_seconds: float
+    lookup_limit_per_minute: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,7 +187,27 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         negative_cache_ttl_seconds=_seconds(
             "NEGATIVE_CACHE_TTL_SECONDS", required("NEGATIVE_CACHE_TTL_SECONDS")
         ),
+        lookup_limit_per_minute=_int_between(
+            "LOOKUP_LIMIT_PER_MINUTE", required("LOOKUP_LIMIT_PER_MINUTE"), 1, 100_000
+        ),
     )
+
+
+@contextmanager
+def metrics_shared_by_workers(directory: Path) -> Iterator[None]:
+    """Worker processes started inside keep their metrics in files under `directory`
+    (prometheus-client's multiprocess mode), so that whichever of them answers `/metrics`
+    answers for all. The one variable the product writes, for its children; put back as
+    it was on the way out."""
+    previous = os.environ.get(PROMETHEUS_MULTIPROC_DIR)
+    os.environ[PROMETHEUS_MULTIPROC_DIR] = str(directory)
+    try:
+        yield
+    finally:
+        if previous is None:
+            del os.environ[PROMETHEUS_MULTIPROC_DIR]
+        else:
+            os.environ[PROMETHEUS_MULTIPROC_DIR] = previous
 
 
 def load_test_targets(environ: Mapping[str, str] | None = None) -> TestTargets:

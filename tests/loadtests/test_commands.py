@@ -1,9 +1,11 @@
-"""`make loadtest` and `make bench` leave nothing running: the embedded PostgreSQL and Redis
-they start (and the product and resolver they start on them) stop when they end, however
-they end. Each runs here, bounded to seconds, on a data directory of its own."""
+"""`make loadtest`, `make bench` and `make chaos` leave nothing running: the embedded
+PostgreSQL and Redis they start (and the product, units and load they start on them) stop
+when they end, however they end. Each runs here, bounded to seconds, on a data directory
+of its own. `make chaos` also reports, from a real run, that nothing acknowledged was lost."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -11,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from tests.conftest import ROOT, processes_using
@@ -68,4 +71,61 @@ def test_the_bench_stops_the_servers_it_started(data_dir: Path) -> None:
     )
     assert status == 0, output[-3000:]
     assert "documents:" in output
+    assert processes_using(data_dir) == []
+
+
+CHAOS = ("loadtests.chaos", "--seconds-per-phase", "2", "--codes", "50", "--users", "3")
+
+
+def _started_under(*directories: Path) -> list[str]:
+    """Processes whose command line or environment names one of `directories`: what a
+    command started with them (its units and locust get them in their environment)."""
+    found = []
+    for process in psutil.process_iter(["pid", "cmdline", "environ"]):
+        if process.pid == os.getpid():
+            continue
+        words = [*(process.info["cmdline"] or []), *(process.info["environ"] or {}).values()]
+        if any(str(directory) in word for word in words for directory in directories):
+            found.append(f"{process.pid}: {' '.join(process.info['cmdline'] or [])}")
+    return found
+
+
+def test_chaos_loses_no_acknowledged_write_and_stops_everything(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    report_dir = tmp_path / "chaos"
+    status, output = _finish(_command(data_dir, *CHAOS, "--report-dir", str(report_dir)))
+    assert status == 0, output[-5000:]
+    report = json.loads((report_dir / "report.json").read_text())
+    assert [row["phase"] for row in report["phases"]] == [
+        "baseline", "redis", "postgres", "relay", "worker",
+    ]  # fmt: skip
+    writes = report["writes"]
+    assert writes["acknowledged"] > 0
+    assert writes["stored"] == writes["acknowledged"]
+    assert writes["lost"] == 0
+    assert set(writes["half_done"].values()) == {0}
+    for row in report["phases"][1:]:  # every part killed came back by itself
+        assert row["recovery_seconds"] is not None, row
+    restarts = [entry["service"] for entry in report["supervisor"] if "down_seconds" in entry]
+    assert restarts == ["Redis", "PostgreSQL"]
+    assert report["verdict"] == {"ok": True, "problems": []}
+    assert "verdict: OK" in output
+    assert _started_under(data_dir, report_dir) == []
+    assert processes_using(data_dir) == []
+
+
+def test_chaos_stops_everything_when_terminated(data_dir: Path, tmp_path: Path) -> None:
+    report_dir = tmp_path / "chaos"
+    process = _command(data_dir, *CHAOS[:2], "60", *CHAOS[3:], "--report-dir", str(report_dir))
+    deadline = time.monotonic() + FINISH_SECONDS
+    while not (report_dir / "baseline-started.json").exists():  # the load is running
+        assert process.poll() is None, _finish(process)[1][-3000:]
+        assert time.monotonic() < deadline, "the load never started"
+        time.sleep(0.5)
+    assert len(_started_under(data_dir, report_dir)) > 3  # servers, units, locust
+    process.send_signal(signal.SIGTERM)
+    status, output = _finish(process)
+    assert status == 128 + signal.SIGTERM, output[-3000:]
+    assert _started_under(data_dir, report_dir) == []
     assert processes_using(data_dir) == []

@@ -68,6 +68,7 @@ BAD_VALUES = [
     ("L1_CACHE_TTL_SECONDS", "soon", "number of seconds"),
     ("NEGATIVE_CACHE_TTL_SECONDS", "nan", "between 0 and 86400"),
     ("REDIS_RECORD_TTL_SECONDS", "0", "between 1 and"),
+    ("LOOKUP_LIMIT_PER_MINUTE", "0", "between 1 and"),
     ("HOST", "http://x", "host name or IP"),
     ("SAFECODE_PROVINCE", "99", "GB/T 2260 province code"),
 ]
