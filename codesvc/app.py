@@ -22,7 +22,7 @@ from codesvc.bodylimit import BodyLimitMiddleware
 from codesvc.keyring import published_keys
 from codesvc.limits import Limit
 from codesvc.metrics import CONTENT_TYPE, MetricsMiddleware, ResolverMetrics
-from codesvc.requestlog import RequestLogMiddleware, request_id_var
+from codesvc.requestlog import REQUEST_ID_HEADER, REQUEST_ID_SCOPE_KEY, RequestLogMiddleware
 from codesvc.resolver import etag_matches, open_resolver_state
 from codesvc.securityheaders import SecurityHeadersMiddleware, encoded, security_headers
 from codesvc.service import (
@@ -163,6 +163,8 @@ async def _http_error_page(request: Request, exc: Exception) -> Response:
 async def _server_error_page(
     request: Request, _exc: Exception, headers: Mapping[str, str]
 ) -> Response:
-    detail = f"Request id: {request_id_var.get()}"
-    page = render_error_page(500, resolver.request_lang(request), detail=detail)
-    return HTMLResponse(page, status_code=500, headers=headers)
+    request_id = request.scope.get(REQUEST_ID_SCOPE_KEY, "-")
+    page = render_error_page(
+        500, resolver.request_lang(request), detail=f"Request id: {request_id}"
+    )
+    return HTMLResponse(page, status_code=500, headers={**headers, REQUEST_ID_HEADER: request_id})

@@ -16,6 +16,9 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUEST_ID_HEADER = "x-request-id"
+# Where the id stays in the request's scope: starlette's outermost error handler builds the
+# 500 page after this middleware (and the context variable) have let go of the request.
+REQUEST_ID_SCOPE_KEY = "safecode.request_id"
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "request_id", default=None
 )
@@ -42,6 +45,7 @@ class RequestLogMiddleware:
             await self.app(scope, receive, send)
             return
         request_id = _request_id(scope)
+        scope[REQUEST_ID_SCOPE_KEY] = request_id
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         status = 500  # what the client sees if the app fails before responding

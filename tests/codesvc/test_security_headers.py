@@ -116,9 +116,14 @@ async def test_an_unexpected_failure_is_a_500_page_with_the_headers(
         # The app re-raises after answering, for the server to log; the client sees the page.
         transport = httpx.ASGITransport(app=manager.app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            response = await client.get("/broken", headers={"Accept-Language": "en"})
+            response = await client.get(
+                "/broken", headers={"Accept-Language": "en", "X-Request-ID": "report-me-42"}
+            )
     assert response.status_code == 500
     assert "Something went wrong" in response.text
+    # The id a reader quotes when reporting it, the one the request's log lines carry.
+    assert "Request id: report-me-42" in response.text
+    assert response.headers["x-request-id"] == "report-me-42"
     assert_secured(response)
 
 
