@@ -9,6 +9,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Every distribution in .venv comes from the lock, pinned and hash-checked; `make lock` writes it.
 LOCK := requirements.lock
+# The same pins, runtime dependencies only: what the Docker image installs.
+RUNTIME_LOCK := requirements-runtime.lock
 # uv (for `make lock`) and pip-audit (for `make audit`) live apart from .venv, locked the same way.
 TOOLS_VENV := .venv-tools
 TOOLS_LOCK := requirements-tools.lock
@@ -42,6 +44,7 @@ UV_COMPILE = $(TOOLS_VENV)/bin/uv pip compile --quiet --universal --python-versi
 
 lock: $(TOOLS_STAMP) ## after changing dependencies: re-resolve the hash locks (LOCK_ARGS=--upgrade: newest)
 	echo pip | $(UV_COMPILE) --extra test pyproject.toml - --output-file $(LOCK)
+	echo pip | $(UV_COMPILE) --constraint $(LOCK) pyproject.toml - --output-file $(RUNTIME_LOCK)
 	printf 'pip-audit\nuv\n' | $(UV_COMPILE) - --output-file $(TOOLS_LOCK)
 
 audit: $(TOOLS_STAMP) ## look the locked versions up in PyPI's / OSV's vulnerability advisories

@@ -18,7 +18,8 @@ from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCK = ROOT / "requirements.lock"
-LOCKS = [LOCK, ROOT / "requirements-tools.lock"]
+RUNTIME_LOCK = ROOT / "requirements-runtime.lock"  # the Docker image's
+LOCKS = [LOCK, RUNTIME_LOCK, ROOT / "requirements-tools.lock"]
 
 
 @dataclass(frozen=True)
@@ -64,11 +65,32 @@ def _pins(path: Path) -> dict[NormalizedName, Pin]:
     return pins
 
 
-def _declared() -> list[Requirement]:
-    """What pyproject.toml asks for: the dependencies and the test extra."""
+def _declared(*, test: bool = True) -> list[Requirement]:
+    """What pyproject.toml asks for: the dependencies, and the test extra unless not `test`."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    texts = project["dependencies"] + project["optional-dependencies"]["test"]
+    texts = project["dependencies"] + (project["optional-dependencies"]["test"] if test else [])
     return [Requirement(text) for text in texts]
+
+
+def test_the_image_installs_the_same_pins_without_the_test_tools() -> None:
+    runtime, full = _pins(RUNTIME_LOCK), _pins(LOCK)
+    declared = {canonicalize_name(r.name) for r in _declared(test=False)}
+    assert declared - runtime.keys() == set(), "not in requirements-runtime.lock: `make lock`"
+    differ = {
+        str(name): (str(pin.version), str(full[name].version) if name in full else None)
+        for name, pin in runtime.items()
+        if name not in full or pin.version != full[name].version
+    }
+    assert differ == {}, "the runtime lock and requirements.lock disagree: run `make lock`"
+    needed = {canonicalize_name(r.name) for r in _needs(_declared(test=False))}
+    # Pins for other platforms and Pythons (a universal lock) are judged where they apply.
+    here = {
+        n
+        for n, pin in runtime.items()
+        if not pin.requirement.marker or pin.requirement.marker.evaluate()
+    }
+    extra = here - needed - {canonicalize_name("pip")}
+    assert extra == set(), "what the runtime does not need is in the image's lock"
 
 
 def test_every_declared_dependency_is_pinned_in_its_range() -> None:
@@ -95,22 +117,19 @@ def test_every_pin_is_one_version_with_hashes(lock: Path) -> None:
     assert found == {}, f"{lock.name}: {found}; run `make lock`"
 
 
-def test_what_the_declared_dependencies_need_is_pinned_too() -> None:
-    """Extras and dependencies of dependencies, as the installed distributions state them:
-    `uvicorn[standard]` where the lock was made for plain `uvicorn` is caught here."""
-    pins = _pins(LOCK)
-    missing: set[str] = set()
+def _needs(declared: list[Requirement]) -> list[Requirement]:
+    """`declared` and everything they need, with the extras asked, as the installed
+    distributions state it (one requirement per name and set of extras)."""
+    found: list[Requirement] = []
     seen: set[tuple[NormalizedName, frozenset[str]]] = set()
-    queue = [r for r in _declared() if r.marker is None or r.marker.evaluate()]
+    queue = [r for r in declared if r.marker is None or r.marker.evaluate()]
     while queue:
         requirement = queue.pop()
         name = canonicalize_name(requirement.name)
         if (name, frozenset(requirement.extras)) in seen:
             continue
         seen.add((name, frozenset(requirement.extras)))
-        if name not in pins:
-            missing.add(str(requirement))
-            continue
+        found.append(requirement)
         try:
             needs = importlib.metadata.requires(requirement.name) or []
         except importlib.metadata.PackageNotFoundError:
@@ -120,4 +139,12 @@ def test_what_the_declared_dependencies_need_is_pinned_too() -> None:
             extras = requirement.extras or {""}
             if need.marker is None or any(need.marker.evaluate({"extra": e}) for e in extras):
                 queue.append(need)
-    assert sorted(missing) == [], "needed, not in requirements.lock: run `make lock`"
+    return found
+
+
+def test_what_the_declared_dependencies_need_is_pinned_too() -> None:
+    """Extras and dependencies of dependencies, as the installed distributions state them:
+    `uvicorn[standard]` where the lock was made for plain `uvicorn` is caught here."""
+    pins = _pins(LOCK)
+    missing = sorted({str(r) for r in _needs(_declared()) if canonicalize_name(r.name) not in pins})
+    assert missing == [], "needed, not in requirements.lock: run `make lock`"
