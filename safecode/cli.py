@@ -243,7 +243,10 @@ def _rerender(settings: Settings, _args: argparse.Namespace) -> None:
 
 
 def _services(settings: Settings, _args: argparse.Namespace) -> None:
-    with embedded_services(settings.data_dir, database_url=None, redis_url=None) as urls:
+    # Supervised as under `safecode run`: units started on them see them come back.
+    with embedded_services(
+        settings.data_dir, database_url=None, redis_url=None, supervise=True
+    ) as urls:
         print(f"export DATABASE_URL='{urls.database_url}'")
         print(f"export REDIS_URL='{urls.redis_url}'")
         print("Embedded PostgreSQL and Redis are running. Press Ctrl-C to stop them.", flush=True)
