@@ -2,7 +2,10 @@
 
 Junk is refused before any I/O. The presented code is compared with the issued one in
 constant time (Ed25519 is deterministic, so a genuine code matches byte for byte); a
-mismatch gets the "not a genuine code" page and never the product's data.
+mismatch gets the "not a genuine code" page and never the product's data. The one
+exception is a code signed by a revoked key, which the signature is checked against: a
+label printed before the key was revoked still shows the hazard data, under a warning that
+the code is withdrawn (`codesvc.revoked_keys`).
 """
 
 from __future__ import annotations
