@@ -181,8 +181,15 @@ def _desk(settings: Settings, keyring: KeyRing) -> CodeDesk:
 
 
 def _write_file(path: Path, body: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(body)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(body)
+    except OSError as exc:
+        # Revoked and re-signed already: the notices are on the enterprises' records.
+        raise CommandError(
+            f"cannot write the reprint notices to {path} ({exc.strerror}); they are on the"
+            " enterprises' records (GET /api/v1/enterprises/{id}/reprint-notices)"
+        ) from None
 
 
 def _verify(settings: Settings, args: argparse.Namespace) -> None:

@@ -102,3 +102,22 @@ async def test_verify_offline_against_a_key_file(
 
     assert await _run(["verify", code, "--keys", str(tmp_path / "missing.json")]) == 1
     assert "cannot read the public keys" in capsys.readouterr().err
+
+
+@pytest.mark.usefixtures("operator_env")
+async def test_revoking_says_where_the_notices_are_when_the_file_cannot_be_written(
+    pool: asyncpg.Pool, keyring: KeyRing, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await _issue(pool, keyring, "e/p")
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    argv = ["keys", "revoke", "01", "--reason", "leaked", "--notices", str(blocked / "n.csv")]
+    assert await _run(argv) == 1
+    said = capsys.readouterr()
+    assert "1 code(s) re-signed" in said.out  # the revocation itself went through
+    assert f"cannot write the reprint notices to {blocked / 'n.csv'}" in said.err
+    assert "enterprises' records" in said.err
+    async with pool.acquire() as conn:
+        assert (await conn.fetchval("SELECT status FROM signing_keys WHERE key_id = '01'")) == (
+            "revoked"
+        )
