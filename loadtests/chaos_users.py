@@ -83,6 +83,19 @@ def _etag_version(response: Any) -> int:
     return int(response.headers["etag"].strip('"'))
 
 
+def _acknowledged(response: Any, expected: int, *, not_a_failure: tuple[int, ...] = ()) -> bool:
+    """Whether the registry acknowledged the write (`expected`); otherwise the answer is
+    marked a failure, unless it is one a concurrent user can cause (`not_a_failure`: a
+    conflict, a version changed meanwhile), which is expected under load."""
+    if response.status_code == expected:
+        return True
+    if response.status_code in not_a_failure:
+        response.success()
+    else:
+        response.failure(f"{response.status_code}")
+    return False
+
+
 class Enterprise(HttpUser):
     fixed_count = len(CONFIG["enterprises"])
     wait_time = between(0.2, 0.6)
@@ -102,8 +115,7 @@ class Enterprise(HttpUser):
             f"{API}/enterprises/{self.enterprise_id}/products", json=body,
             name="write add product", catch_response=True,
         ) as created:  # fmt: skip
-            if created.status_code != 201:
-                created.failure(f"{created.status_code}")
+            if not _acknowledged(created, 201):
                 return
             product_id = created.json()["id"]
         acknowledge("product", id=product_id, version=1)
@@ -112,8 +124,7 @@ class Enterprise(HttpUser):
             f"{API}/products/{product_id}/revisions", json=CONFIG["revision"],
             name="write start revision", catch_response=True,
         ) as started:  # fmt: skip
-            if started.status_code != 201:
-                started.failure(f"{started.status_code}")
+            if not _acknowledged(started, 201):
                 return
             revision_id, version = started.json()["id"], _etag_version(started)
         acknowledge("revision", id=revision_id, version=version)
@@ -123,8 +134,7 @@ class Enterprise(HttpUser):
             f"{API}/revisions/{revision_id}", json=edited, headers={"If-Match": f'"{version}"'},
             name="write edit revision", catch_response=True,
         ) as updated:  # fmt: skip
-            if updated.status_code != 200:
-                updated.failure(f"{updated.status_code}")
+            if not _acknowledged(updated, 200):
                 return
         acknowledge("revision", id=revision_id, version=_etag_version(updated))
         self.drafts.append(revision_id)
@@ -144,10 +154,7 @@ class Enterprise(HttpUser):
                     self.kind = "change"
                 elif "needs a valid certificate" in message:
                     self.kind = "new"
-                filed.success()
-                return
-            if filed.status_code != 201:
-                filed.failure(f"{filed.status_code}")
+            if not _acknowledged(filed, 201, not_a_failure=(409,)):
                 return
             submission_id = filed.json()["id"]
         acknowledge("submission", id=submission_id)
@@ -168,11 +175,8 @@ class Enterprise(HttpUser):
             headers={"If-Match": read.headers["etag"]},
             name="write correct product", catch_response=True,
         ) as updated:  # fmt: skip
-            if updated.status_code in (409, 412):  # under review, or changed meanwhile
-                updated.success()
-                return
-            if updated.status_code != 200:
-                updated.failure(f"{updated.status_code}")
+            # 409: under review; 412: changed meanwhile.
+            if not _acknowledged(updated, 200, not_a_failure=(409, 412)):
                 return
         acknowledge("product", id=product_id, version=_etag_version(updated))
 
@@ -185,11 +189,8 @@ class Enterprise(HttpUser):
                 json={"changes": {"emergency_phone": phone}},
                 name="write file info update", catch_response=True,
             ) as filed:  # fmt: skip
-                if filed.status_code == 409:  # one pending at a time
-                    filed.success()
-                    return
-                if filed.status_code != 201:
-                    filed.failure(f"{filed.status_code}")
+                # 409: one pending at a time.
+                if not _acknowledged(filed, 201, not_a_failure=(409,)):
                     return
                 submission_id = filed.json()["id"]
             acknowledge("submission", id=submission_id)
@@ -202,11 +203,8 @@ class Enterprise(HttpUser):
             headers={"If-Match": read.headers["etag"]},
             name="write change record", catch_response=True,
         ) as changed:  # fmt: skip
-            if changed.status_code in (409, 412):  # registered meanwhile, or changed
-                changed.success()
-                return
-            if changed.status_code != 200:
-                changed.failure(f"{changed.status_code}")
+            # 409: registered meanwhile; 412: changed meanwhile.
+            if not _acknowledged(changed, 200, not_a_failure=(409, 412)):
                 return
         acknowledge("enterprise", id=self.enterprise_id, version=_etag_version(changed))
 
@@ -230,11 +228,8 @@ class Regulator(HttpUser):
             f"{API}/submissions/{waiting['id']}/approve",
             name="write approve step", catch_response=True,
         ) as decided:  # fmt: skip
-            if decided.status_code == 409:  # decided by someone else meanwhile
-                decided.success()
-                return
-            if decided.status_code != 200:
-                decided.failure(f"{decided.status_code}")
+            # 409: decided by someone else meanwhile.
+            if not _acknowledged(decided, 200, not_a_failure=(409,)):
                 return
             final = decided.json()["status"] == "approved"
         acknowledge("decision", submission_id=waiting["id"], step=step, final=final)

@@ -242,3 +242,9 @@ def run_cli(argv: list[str]) -> int:
     from safecode import cli
 
     return cli.execute(cli.build_parser().parse_args(argv), load_settings())
+
+
+async def run_cli_in_thread(argv: list[str]) -> int:
+    """`run_cli` from an async test: the command runs its own event loop, as it does from
+    a shell, so off the test's."""
+    return await asyncio.to_thread(run_cli, argv)

@@ -4,7 +4,6 @@ of an old label, the enterprise and an offline verifier see afterwards."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import csv
 import io
 import json
@@ -24,24 +23,12 @@ from safecode import apps
 from safecode.demo import DEMO_PASSWORD, ensure_demo_registry
 from safecode.demo_products import ensure_demo_products
 from safecode.embedded import ServiceUrls
-from safecode.settings import Settings, load_settings
-from tests.conftest import client_for, run_cli
+from safecode.settings import Settings
+from tests.conftest import client_for, run_cli_in_thread
 
 VERIFIED = "已验证：扫码所得，签名真实"
 WITHDRAWN = "签发此安全码的密钥已被撤销"
 NOT_GENUINE_TITLE = "不是真实的安全码"
-
-
-@pytest.fixture
-def operator_settings(
-    monkeypatch: pytest.MonkeyPatch, service_urls: ServiceUrls, master_key: bytes, tmp_path: Path
-) -> Settings:
-    """The environment the operator's commands and the running service share."""
-    monkeypatch.setenv("DATABASE_URL", service_urls.database_url)
-    monkeypatch.setenv("REDIS_URL", service_urls.redis_url)
-    monkeypatch.setenv("SAFECODE_MASTER_KEY", base64.b64encode(master_key).decode())
-    monkeypatch.setenv("SAFECODE_DATA_DIR", str(tmp_path / "var"))
-    return load_settings()
 
 
 async def _demo(settings: Settings, urls: ServiceUrls, master_key: bytes) -> list[str]:
@@ -54,11 +41,6 @@ async def _demo(settings: Settings, urls: ServiceUrls, master_key: bytes) -> lis
         province=settings.province,
     )
     return [urlsplit(url).path for _, url in demo]
-
-
-async def _run(argv: list[str]) -> int:
-    # The command runs its own event loop, as it does from a shell: off this one.
-    return await asyncio.to_thread(run_cli, argv)
 
 
 async def _scan_until(client: httpx.AsyncClient, path: str, text: str) -> httpx.Response:
@@ -110,7 +92,7 @@ async def test_old_labels_stop_claiming_genuine_at_once_and_keep_their_hazard_da
 
         # Re-signed: the old label still shows its data under the warning, the new one is
         # genuine, and a forgery of either is not.
-        assert await _run(["keys", "resign"]) == 0
+        assert await run_cli_in_thread(["keys", "resign"]) == 0
         async with pool.acquire() as conn:
             code = await fetch_code(conn, parse_scan_path(printed[0]).code_id)
         assert code is not None
@@ -137,7 +119,7 @@ async def test_revoking_re_signs_tells_the_enterprises_and_offline_verification_
     notices_file = tmp_path / "notices.csv"
     async with client_for(apps.all_in_one_app(operator_settings, service_urls)) as client:
         assert (
-            await _run(
+            await run_cli_in_thread(
                 ["keys", "revoke", "01", "--reason", "leaked", "--notices", str(notices_file)]
             )
             == 0
@@ -190,11 +172,11 @@ async def test_revoking_re_signs_tells_the_enterprises_and_offline_verification_
     keys_file = tmp_path / "keys.json"
     keys_file.write_text(json.dumps(keys))
     old_code = parse_scan_path(printed[0]).text
-    assert await _run(["verify", old_code, "--keys", str(keys_file)]) == 1
+    assert await run_cli_in_thread(["verify", old_code, "--keys", str(keys_file)]) == 1
     assert "key 01 is revoked" in capsys.readouterr().out
     new_code = parse_scan_path(urlsplit(rows[1][7]).path).text
     assert verify(new_code, keys).genuine
-    assert await _run(["verify", new_code, "--keys", str(keys_file)]) == 0
+    assert await run_cli_in_thread(["verify", new_code, "--keys", str(keys_file)]) == 0
 
     # Audited, in the chain; a second run has nothing left to do.
     assert [(a["action"], a["subject_id"]) for a in audit] == [
@@ -203,8 +185,8 @@ async def test_revoking_re_signs_tells_the_enterprises_and_offline_verification_
     ]
     assert json.loads(audit[1]["changes"])["codes"] == 3
     capsys.readouterr()
-    assert await _run(["audit", "verify"]) == 0
-    assert await _run(["keys", "resign"]) == 0
+    assert await run_cli_in_thread(["audit", "verify"]) == 0
+    assert await run_cli_in_thread(["keys", "resign"]) == 0
     assert "no code is signed by a revoked key" in capsys.readouterr().out
-    assert await _run(["keys", "revoke", "01", "--reason", "again"]) == 1
+    assert await run_cli_in_thread(["keys", "revoke", "01", "--reason", "again"]) == 1
     assert "already revoked" in capsys.readouterr().err
