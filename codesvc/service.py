@@ -69,6 +69,7 @@ class ServiceConfig:
     redis_record_ttl_seconds: int
     province: str = "14"  # GB/T 2260 code of the issuing province: new code_ids start with it
     lookup_limit_per_minute: int = 30  # manual lookups (/lookup) per client address
+    console_idle_minutes: int = 30  # a console session unused this long has ended
 
 
 @dataclass(frozen=True, slots=True)

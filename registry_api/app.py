@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -132,10 +133,12 @@ async def _unavailable(_request: Request, exc: Exception) -> Response:
 class InternalErrorMiddleware:
     """An unexpected failure becomes a logged 500 while the request's id is still known, so
     the answer quotes it and carries it in X-Request-ID (starlette's outermost handler, the
-    fallback below, runs after the request log has let go of it)."""
+    fallback below, runs after the request log has let go of it). `answer` builds the 500
+    (the API's JSON by default; the console passes its page)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, answer: Callable[[], Response] | None = None) -> None:
         self.app = app
+        self.answer = answer or _server_error_response
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -154,7 +157,7 @@ class InternalErrorMiddleware:
             if started:  # too late for an answer of our own
                 raise
             _log.exception("unexpected error")
-            await _server_error_response()(scope, receive, send)
+            await self.answer()(scope, receive, send)
 
 
 async def _server_error(_request: Request, _exc: Exception) -> Response:

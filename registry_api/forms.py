@@ -113,6 +113,12 @@ async def read_form(request: Request, form: type[_Form]) -> _Form:
         raise RegistryError("the body must be a JSON object") from None
     if not isinstance(data, dict):
         raise ValidationFailed("the body must be a JSON object", {"body": "must be an object"})
+    return validate_form(form, data)
+
+
+def validate_form(form: type[_Form], data: dict[str, object]) -> _Form:
+    """`data` as `form`, or `ValidationFailed` naming every bad field by its path
+    (`field_path`): what a JSON body and the console's forms both go through."""
     try:
         return form.model_validate(data)
     except ValidationError as exc:

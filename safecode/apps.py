@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 import codesvc.app
+import console.app
 import registry_api.app
 from codesvc.metrics import ResolverMetrics
 from codesvc.relay import Relay
@@ -49,11 +50,34 @@ def service_config(
         redis_record_ttl_seconds=settings.redis_record_ttl_seconds,
         province=settings.province,
         lookup_limit_per_minute=settings.lookup_limit_per_minute,
+        console_idle_minutes=settings.console_idle_minutes,
     )
 
 
+def _under(scope: Scope, prefix: str) -> bool:
+    path: str = scope["path"]
+    return path == prefix or path.startswith(prefix + "/")
+
+
+class RegistryUnit:
+    """The registry unit: the JSON API under `/api/` and the console under `/console/`,
+    sharing one set of connections (the API's app owns the lifespan; the console's
+    handlers find the same `Resources` in the request state)."""
+
+    def __init__(self, config: ServiceConfig) -> None:
+        self.registry = registry_api.app.create_app(config)
+        self.console = console.app.create_app(config)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan" and _under(scope, "/console"):
+            await self.console(scope, receive, send)
+        else:
+            await self.registry(scope, receive, send)
+
+
 class AllInOne:
-    """Resolver at `/`, registry under `/api/` and the relay, sharing one set of connections.
+    """Resolver at `/`, registry under `/api/`, console under `/console/` and the relay,
+    sharing one set of connections.
 
     Mounting would strip the prefix the registry's own routes carry, so this forwards
     each request unchanged and runs the lifespan itself: the sub-apps' lifespans do not
@@ -65,12 +89,15 @@ class AllInOne:
         self.metrics = ResolverMetrics()
         self.resolver = codesvc.app.create_app(config, self.metrics)
         self.registry = registry_api.app.create_app(config)
+        self.console = console.app.create_app(config)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await self._lifespan(scope, receive, send)
-        elif scope["path"] == "/api" or scope["path"].startswith("/api/"):
+        elif _under(scope, "/api"):
             await self.registry(scope, receive, send)
+        elif _under(scope, "/console"):
+            await self.console(scope, receive, send)
         else:
             await self.resolver(scope, receive, send)
 
@@ -118,7 +145,7 @@ def resolver_app(settings: Settings, urls: ServiceUrls) -> ASGIApp:
 
 
 def registry_app(settings: Settings, urls: ServiceUrls) -> ASGIApp:
-    return registry_api.app.create_app(service_config(settings, urls, with_master_key=True))
+    return RegistryUnit(service_config(settings, urls, with_master_key=True))
 
 
 def all_in_one_app(settings: Settings, urls: ServiceUrls) -> AllInOne:

@@ -101,6 +101,11 @@ VARIABLES: tuple[Variable, ...] = (
         "30",
         "manual code lookups (/lookup) one client address may make a minute; scans are not limited",
     ),
+    Variable(
+        "CONSOLE_IDLE_MINUTES",
+        "30",
+        "minutes without a request after which a console session ends (sign in again)",
+    ),
 )
 _DEFAULTS = {v.name: v.default for v in VARIABLES}
 # Not a setting: `safecode serve` sets it for the uvicorn workers it starts, to a fresh
@@ -129,6 +134,7 @@ class Settings:
     redis_record_ttl_seconds: int
     negative_cache_ttl_seconds: float
     lookup_limit_per_minute: int
+    console_idle_minutes: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +195,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         lookup_limit_per_minute=_int_between(
             "LOOKUP_LIMIT_PER_MINUTE", required("LOOKUP_LIMIT_PER_MINUTE"), 1, 100_000
+        ),
+        console_idle_minutes=_int_between(
+            "CONSOLE_IDLE_MINUTES", required("CONSOLE_IDLE_MINUTES"), 1, 24 * 60
         ),
     )
 

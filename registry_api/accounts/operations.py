@@ -9,7 +9,7 @@ answers exactly like absent (`NotFound`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from typing_extensions import TypedDict  # pydantic reads only this one on Python 3.11
@@ -138,12 +138,21 @@ def _locked(until: datetime, now: datetime) -> Locked:
 
 
 async def authenticate(
-    conn: Connection, token: str | None, *, changing_password: bool = False
+    conn: Connection,
+    token: str | None,
+    *,
+    changing_password: bool = False,
+    idle_timeout: timedelta | None = None,
 ) -> Actor:
-    """The actor behind a bearer token; a pending forced password change blocks all else."""
+    """The actor behind a session token; a pending forced password change blocks all else.
+    With `idle_timeout` (the console's sessions), a session unused for longer has ended, and
+    each use restarts the count."""
     if not token:
         raise Unauthenticated("sign in first: send Authorization: Bearer <token>")
-    account = await storage.fetch_session_account(conn, token_digest(token))
+    if idle_timeout is None:
+        account = await storage.fetch_session_account(conn, token_digest(token))
+    else:
+        account = await storage.touch_session(conn, token_digest(token), idle_timeout)
     if account is None:
         raise Unauthenticated("the session is unknown, ended or expired; sign in again")
     if account.must_change_password and not changing_password:

@@ -6,7 +6,7 @@ Functions take a connection first and return dataclasses."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from codesvc.storage import Connection
@@ -209,6 +209,30 @@ async def fetch_session_account(conn: Connection, token_hash: bytes) -> Account 
           AND a.disabled_at IS NULL
         """,
         token_hash,
+    )
+    return None if row is None else _account(row)
+
+
+async def touch_session(
+    conn: Connection, token_hash: bytes, idle_timeout: timedelta
+) -> Account | None:
+    """The account of a live session used within `idle_timeout`, the session marked as used
+    now; a session idle for longer is ended."""
+    row = await conn.fetchrow(
+        f"""
+        WITH touched AS (
+            UPDATE sessions SET
+                last_seen_at = now(),
+                ended_at = CASE WHEN last_seen_at > now() - $2::interval THEN NULL ELSE now() END
+            WHERE token_hash = $1 AND ended_at IS NULL AND expires_at > now()
+            RETURNING account_id, ended_at
+        )
+        SELECT {_ACCOUNT_OF_A}
+        FROM touched s JOIN accounts a ON a.id = s.account_id
+        WHERE s.ended_at IS NULL AND a.disabled_at IS NULL
+        """,
+        token_hash,
+        idle_timeout,
     )
     return None if row is None else _account(row)
 

@@ -71,3 +71,7 @@ async def create_account(by: Signed, body: dict[str, str]) -> Signed:
     created = await by.post("/accounts", body)
     assert created.status_code == 201, created.text
     return await first_sign_in(by.client, body["mobile"], created.json()["temporary_password"])
+
+
+# The registry with people at every level (tests/registry_api/world.py), for every test here.
+from tests.registry_api.world import world  # noqa: E402, F401

@@ -5,180 +5,26 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from typing import Any
 
 import asyncpg
-import httpx
-import pytest
-import redis.asyncio as aioredis
 
-from codesvc.relay import Relay
-from safecode.demo import ACETONE_CLASSIFICATION, sample_record
-from safecode.embedded import ServiceUrls
-from tests.registry_api.conftest import (
-    API,
-    Signed,
-    create_account,
-    first_sign_in,
-    regulator,
+from tests.registry_api.conftest import API
+from tests.registry_api.world import (
+    ACETONE,
+    World,
+    approve_all,
+    code_of,
+    new_draft,
+    register,
+    revision_body,
 )
-
-OWNER_MOBILE = "13700000001"
-ACETONE = {
-    "name_zh": "丙酮",
-    "name_en": "Acetone",
-    "cas_numbers": ["67-64-1"],
-    "un_number": "UN1090",
-    "catalogue_number": 137,
-    "physical_form": "liquid",
-}
-
-
-def revision_body(**sds_changes: Any) -> dict[str, Any]:
-    """A complete revision of acetone's SDS and label (the label derived: none given)."""
-    record = sample_record()
-    emergency = record["emergency"]
-    sds = {
-        "sections": [{"number": s["number"], "body": s["body"]} for s in record["sds"]],
-        "supplier": record["supplier"],
-        "first_aid": emergency["first_aid"],
-        "fire_fighting": emergency["fire_fighting"],
-        "spill_response": {"zh": emergency["spill_response"]},
-        "protective_equipment": emergency["protective_equipment"],
-        "transport": {k: v for k, v in record["transport"].items() if k != "un_number"},
-    }
-    return {"classification": ACETONE_CLASSIFICATION, "sds": sds | sds_changes}
-
-
-@dataclass
-class World:
-    client: httpx.AsyncClient
-    resolver: httpx.AsyncClient
-    relay: Relay
-    owner: Signed
-    enterprise_id: int
-    county_reviewer: Signed
-    county_viewer: Signed
-    other_county_reviewer: Signed
-    province_reviewer: Signed
-    second_province_reviewer: Signed
-    national_reviewer: Signed
-
-    async def scan(self, code_id: str, view: str = "label") -> httpx.Response:
-        """What a person typing the code under the QR gets, once the relay has run."""
-        await self.relay.drain()
-        found = await self.resolver.get("/lookup", params={"id": code_id})
-        assert found.status_code == 303, found.text
-        return await self.resolver.get(found.headers["location"] + f"&view={view}")
-
-    async def put(self, who: Signed, path: str, body: object, etag: str) -> httpx.Response:
-        return await self.client.put(
-            API + path, json=body, headers=who.headers() | {"If-Match": etag}
-        )
-
-
-@pytest.fixture
-async def world(
-    national: Signed,
-    registry_client: httpx.AsyncClient,
-    resolver_client: httpx.AsyncClient,
-    pool: asyncpg.Pool,
-    service_urls: ServiceUrls,
-) -> AsyncIterator[World]:
-    province = await create_account(
-        national, regulator("13900000201", "admin", "province", "140000")
-    )
-    city = await create_account(province, regulator("13900000202", "admin", "city", "140100"))
-    county = await create_account(city, regulator("13900000203", "admin", "county", "140105"))
-    other_county = await create_account(city, regulator("13900000204", "admin", "county", "140106"))
-    applied = await registry_client.post(
-        f"{API}/enterprise-applications",
-        json={
-            "uscc": "91350100M000100Y43", "name": "太原示范化工有限公司", "county_id": "140105",
-            "address": "山西省太原市小店区示范路1号", "kinds": ["producer", "chemical"],
-            "industry_code": "2614", "contact_name": "赵六", "contact_mobile": OWNER_MOBILE,
-        },
-    )  # fmt: skip
-    approved = await county.post(f"/enterprise-applications/{applied.json()['id']}/approve")
-    owner = await first_sign_in(
-        registry_client, OWNER_MOBILE, approved.json()["temporary_password"]
-    )
-    redis = aioredis.Redis.from_url(service_urls.redis_url)
-    yield World(
-        client=registry_client,
-        resolver=resolver_client,
-        relay=Relay(service_urls.database_url, pool, redis, redis_ttl=600),
-        owner=owner,
-        enterprise_id=approved.json()["enterprise"]["id"],
-        county_reviewer=await create_account(
-            county, regulator("13900000205", "reviewer", "county", "140105")
-        ),
-        county_viewer=await create_account(
-            county, regulator("13900000206", "viewer", "county", "140105")
-        ),
-        other_county_reviewer=await create_account(
-            other_county, regulator("13900000207", "reviewer", "county", "140106")
-        ),
-        province_reviewer=await create_account(
-            province, regulator("13900000208", "reviewer", "province", "140000")
-        ),
-        second_province_reviewer=await create_account(
-            province, regulator("13900000209", "reviewer", "province", "140000")
-        ),
-        national_reviewer=await create_account(
-            national, regulator("13900000210", "reviewer", "national", "000000")
-        ),
-    )
-    await redis.aclose()
-
-
-async def _draft(world: World, body: dict[str, Any] | None = None) -> tuple[int, int]:
-    """A product (acetone, unless it exists) and a complete draft: (product id, revision id)."""
-    listed = await world.owner.get(f"/enterprises/{world.enterprise_id}/products")
-    existing = [p for p in listed.json()["products"] if p["name"]["zh"] == "丙酮"]
-    if existing:
-        product_id = existing[0]["id"]
-    else:
-        created = await world.owner.post(f"/enterprises/{world.enterprise_id}/products", ACETONE)
-        assert created.status_code == 201, created.text
-        product_id = created.json()["id"]
-    drafted = await world.owner.post(f"/products/{product_id}/revisions", body or revision_body())
-    assert drafted.status_code == 201, drafted.text
-    assert drafted.json()["problems"] == {}
-    return product_id, drafted.json()["id"]
-
-
-async def _register(world: World, revision_id: int, kind: str = "new", **extra: Any) -> int:
-    filed = await world.owner.post(
-        f"/enterprises/{world.enterprise_id}/registrations",
-        {"kind": kind, "revision_ids": [revision_id], **extra},
-    )
-    assert filed.status_code == 201, filed.text
-    submission_id: int = filed.json()["id"]
-    return submission_id
-
-
-async def _approve_all(world: World, submission_id: int) -> dict[str, Any]:
-    for reviewer in (world.province_reviewer, world.national_reviewer):
-        decided = await reviewer.post(f"/submissions/{submission_id}/approve")
-        assert decided.status_code == 200, decided.text
-    body: dict[str, Any] = decided.json()
-    return body
-
-
-async def _code_of(world: World, product_id: int) -> str | None:
-    product = await world.owner.get(f"/products/{product_id}")
-    code: str | None = product.json()["code_id"]
-    return code
 
 
 async def test_a_registration_goes_province_then_national_and_publishes_the_code(
     world: World,
 ) -> None:
-    product_id, revision_id = await _draft(world)
-    submission_id = await _register(world, revision_id)
+    product_id, revision_id = await new_draft(world)
+    submission_id = await register(world, revision_id)
     submitted = await world.owner.get(f"/revisions/{revision_id}")
     assert submitted.json()["status"] == "submitted"
     edit = await world.put(world.owner, f"/revisions/{revision_id}", revision_body(), '"2"')
@@ -193,16 +39,16 @@ async def test_a_registration_goes_province_then_national_and_publishes_the_code
     assert (await world.county_viewer.get("/reviews")).status_code == 403
     premature = await world.national_reviewer.post(f"/submissions/{submission_id}/approve")
     assert premature.status_code == 403
-    assert await _code_of(world, product_id) is None  # nothing issued before approval
+    assert await code_of(world, product_id) is None  # nothing issued before approval
 
     first = await world.province_reviewer.post(f"/submissions/{submission_id}/approve")
     assert first.json()["waiting_at"]["name"].startswith("国家审批")
-    assert await _code_of(world, product_id) is None
+    assert await code_of(world, product_id) is None
     done = await world.national_reviewer.post(f"/submissions/{submission_id}/approve")
     assert done.json()["status"] == "approved"
     assert [d["decision"] for d in done.json()["decisions"]] == ["approve", "approve"]
 
-    code_id = await _code_of(world, product_id)
+    code_id = await code_of(world, product_id)
     assert code_id is not None
     page = await world.scan(code_id)
     assert page.status_code == 200
@@ -223,18 +69,18 @@ async def test_a_registration_goes_province_then_national_and_publishes_the_code
 
 
 async def test_a_new_revision_reaches_the_scan_only_when_approved(world: World) -> None:
-    product_id, first = await _draft(world)
-    await _approve_all(world, await _register(world, first))
-    code_id = await _code_of(world, product_id)
+    product_id, first = await new_draft(world)
+    await approve_all(world, await register(world, first))
+    code_id = await code_of(world, product_id)
     assert code_id is not None
 
     changed = revision_body(fire_fighting={"zh": "用干粉灭火，禁止用水。"})
     changed["sds"]["sections"][4]["body"] = {"zh": "第二版消防措施。"}
-    _, second = await _draft(world, changed)
+    _, second = await new_draft(world, changed)
     before = (await world.scan(code_id, view="sds")).text
     assert "第二版消防措施" not in before
 
-    submission_id = await _register(world, second, kind="change")
+    submission_id = await register(world, second, kind="change")
     rejected = await world.province_reviewer.post(f"/submissions/{submission_id}/reject", {})
     assert rejected.status_code == 422  # a reason is required
     rejected = await world.province_reviewer.post(
@@ -247,13 +93,13 @@ async def test_a_new_revision_reaches_the_scan_only_when_approved(world: World) 
 
     edited = await world.put(world.owner, f"/revisions/{second}", changed, draft.headers["etag"])
     assert edited.status_code == 200, edited.text
-    resubmitted = await _register(world, second, kind="change", resubmission_of=submission_id)
+    resubmitted = await register(world, second, kind="change", resubmission_of=submission_id)
     history = (await world.owner.get(f"/enterprises/{world.enterprise_id}/submissions")).json()
     by_id = {s["id"]: s for s in history["submissions"]}
     assert by_id[resubmitted]["resubmission_of"] == submission_id
     assert by_id[submission_id]["decisions"][0]["reason"] == "第5部分缺少灭火剂说明"
 
-    await _approve_all(world, resubmitted)
+    await approve_all(world, resubmitted)
     # The resolver drops its copy within a second of the relay's invalidation.
     deadline = asyncio.get_running_loop().time() + 1.0
     while "第二版消防措施" not in (await world.scan(code_id, view="sds")).text:
@@ -264,8 +110,8 @@ async def test_a_new_revision_reaches_the_scan_only_when_approved(world: World) 
 
 
 async def test_of_two_reviewers_deciding_at_once_exactly_one_wins(world: World) -> None:
-    _, revision_id = await _draft(world)
-    submission_id = await _register(world, revision_id)
+    _, revision_id = await new_draft(world)
+    submission_id = await register(world, revision_id)
     answers = await asyncio.gather(
         world.province_reviewer.post(f"/submissions/{submission_id}/approve"),
         world.second_province_reviewer.post(f"/submissions/{submission_id}/approve"),
@@ -310,9 +156,9 @@ async def test_a_bad_submission_names_every_problem(world: World) -> None:
 
 
 async def test_deregistration_revokes_every_code(world: World) -> None:
-    product_id, revision_id = await _draft(world)
-    await _approve_all(world, await _register(world, revision_id))
-    code_id = await _code_of(world, product_id)
+    product_id, revision_id = await new_draft(world)
+    await approve_all(world, await register(world, revision_id))
+    code_id = await code_of(world, product_id)
     assert code_id is not None
     assert (await world.scan(code_id)).status_code == 200
 
@@ -321,7 +167,7 @@ async def test_deregistration_revokes_every_code(world: World) -> None:
         f"/enterprises/{world.enterprise_id}/products", ACETONE | {"name_zh": "工业丙酮"}
     )
     drafted = await world.owner.post(f"/products/{second.json()['id']}/revisions", revision_body())
-    pending_change = await _register(world, drafted.json()["id"], kind="change")
+    pending_change = await register(world, drafted.json()["id"], kind="change")
 
     refused = await world.county_viewer.post(
         f"/enterprises/{world.enterprise_id}/deregistrations", {"reason": "企业已关闭"}
@@ -355,9 +201,9 @@ async def test_deregistration_revokes_every_code(world: World) -> None:
 
 
 async def test_a_regulator_suspends_and_reinstates_one_code(world: World) -> None:
-    product_id, revision_id = await _draft(world)
-    await _approve_all(world, await _register(world, revision_id))
-    code_id = await _code_of(world, product_id)
+    product_id, revision_id = await new_draft(world)
+    await approve_all(world, await register(world, revision_id))
+    code_id = await code_of(world, product_id)
     assert code_id is not None
     path = f"/codes/{code_id}/suspend"
     assert (await world.county_viewer.post(path, {"reason": "抽查"})).status_code == 403
@@ -381,8 +227,8 @@ async def test_a_regulator_suspends_and_reinstates_one_code(world: World) -> Non
 async def test_a_registered_enterprise_changes_its_record_through_three_levels(
     world: World,
 ) -> None:
-    _, revision_id = await _draft(world)
-    await _approve_all(world, await _register(world, revision_id))
+    _, revision_id = await new_draft(world)
+    await approve_all(world, await register(world, revision_id))
     record = await world.owner.get(f"/enterprises/{world.enterprise_id}")
     direct = await world.client.patch(
         f"{API}/enterprises/{world.enterprise_id}",
@@ -410,8 +256,8 @@ async def test_a_registered_enterprise_changes_its_record_through_three_levels(
 
 
 async def test_renewal_opens_three_months_before_expiry(world: World, pool: asyncpg.Pool) -> None:
-    _, revision_id = await _draft(world)
-    await _approve_all(world, await _register(world, revision_id))
+    _, revision_id = await new_draft(world)
+    await approve_all(world, await register(world, revision_id))
     early = await world.owner.post(
         f"/enterprises/{world.enterprise_id}/registrations", {"kind": "renewal"}
     )
@@ -431,7 +277,7 @@ async def test_renewal_opens_three_months_before_expiry(world: World, pool: asyn
         f"/enterprises/{world.enterprise_id}/registrations", {"kind": "renewal"}
     )
     assert renewal.status_code == 201, renewal.text
-    await _approve_all(world, renewal.json()["id"])
+    await approve_all(world, renewal.json()["id"])
     [renewed] = (
         await world.province_reviewer.get("/certificates?expiring_within_days=1200")
     ).json()["certificates"]
@@ -445,10 +291,10 @@ async def _today_plus(pool: asyncpg.Pool, days: int) -> str:
 
 
 async def test_the_enterprise_downloads_its_qr_codes(world: World) -> None:
-    product_id, revision_id = await _draft(world)
+    product_id, revision_id = await new_draft(world)
     none_yet = await world.owner.get(f"/products/{product_id}/qr.svg")
     assert none_yet.status_code == 404
-    await _approve_all(world, await _register(world, revision_id))
+    await approve_all(world, await register(world, revision_id))
     for fmt, media in (("svg", "image/svg+xml"), ("png", "image/png"), ("pdf", "application/pdf")):
         answer = await world.owner.get(f"/products/{product_id}/qr.{fmt}")
         assert answer.status_code == 200
@@ -460,8 +306,8 @@ async def test_the_enterprise_downloads_its_qr_codes(world: World) -> None:
 
 
 async def test_another_county_sees_nothing_of_the_enterprise(world: World) -> None:
-    product_id, revision_id = await _draft(world)
-    submission_id = await _register(world, revision_id)
+    product_id, revision_id = await new_draft(world)
+    submission_id = await register(world, revision_id)
     outsider = world.other_county_reviewer
     for path in (
         f"/enterprises/{world.enterprise_id}/products",
@@ -479,7 +325,7 @@ async def test_another_county_sees_nothing_of_the_enterprise(world: World) -> No
 async def test_one_revision_in_the_works_at_a_time_and_drafts_keep_their_version(
     world: World,
 ) -> None:
-    product_id, revision_id = await _draft(world)
+    product_id, revision_id = await new_draft(world)
     second = await world.owner.post(f"/products/{product_id}/revisions", revision_body())
     assert second.status_code == 409
     read = await world.owner.get(f"/revisions/{revision_id}")
@@ -497,8 +343,8 @@ async def test_one_revision_in_the_works_at_a_time_and_drafts_keep_their_version
 async def test_rejected_updates_and_deregistrations_change_nothing_until_resubmitted(
     world: World, pool: asyncpg.Pool
 ) -> None:
-    _, revision_id = await _draft(world)
-    await _approve_all(world, await _register(world, revision_id))
+    _, revision_id = await new_draft(world)
+    await approve_all(world, await register(world, revision_id))
     update = await world.owner.post(
         f"/enterprises/{world.enterprise_id}/info-updates", {"changes": {"safety_head": "孙八"}}
     )
@@ -565,9 +411,9 @@ async def test_ids_that_are_not_row_ids_are_refused_not_crashed_on(world: World)
 async def test_a_corrected_product_reaches_the_scan_with_its_next_approved_revision(
     world: World,
 ) -> None:
-    product_id, first = await _draft(world)
-    await _approve_all(world, await _register(world, first))
-    code_id = await _code_of(world, product_id)
+    product_id, first = await new_draft(world)
+    await approve_all(world, await register(world, first))
+    code_id = await code_of(world, product_id)
     assert code_id is not None
     read = await world.owner.get(f"/products/{product_id}")
     path = f"/products/{product_id}"
@@ -592,7 +438,7 @@ async def test_a_corrected_product_reaches_the_scan_with_its_next_approved_revis
     assert "丙酮（工业级）" not in (await world.scan(code_id)).text  # not approved yet
     drafted = await world.owner.post(f"/products/{product_id}/revisions", revision_body())
     assert drafted.status_code == 201
-    await _approve_all(world, await _register(world, drafted.json()["id"], kind="change"))
+    await approve_all(world, await register(world, drafted.json()["id"], kind="change"))
     assert "丙酮（工业级）" in (await world.scan(code_id)).text
 
 
@@ -612,7 +458,7 @@ async def test_text_is_kept_trimmed_and_without_nul_characters(world: World) -> 
 
 
 async def test_a_draft_names_classes_and_categories_of_the_tables(world: World) -> None:
-    _, draft_id = await _draft(world)
+    _, draft_id = await new_draft(world)
     draft = await world.owner.get(f"/revisions/{draft_id}")
     body = revision_body() | {
         "classification": [

@@ -1,0 +1,7 @@
+"""Pages of products (being built)."""
+
+from __future__ import annotations
+
+from starlette.routing import Route
+
+ROUTES: list[Route] = []
