@@ -190,6 +190,10 @@ NOTICES: dict[str, tuple[str, str]] = {
     "disabled": ("已停用。", "Disabled."),
     "suspended": ("安全码已暂停。", "Code suspended."),
     "reinstated": ("安全码已恢复。", "Code reinstated."),
+    "password_reset": ("已重置密码。", "Password reset."),
+    "revision_created": ("已创建新版本草稿。", "A new draft revision was created."),
+    "filed": ("已提交申报，等待审核。", "Filed; it now waits for review."),
+    "decided_elsewhere": ("其他审核人员已先作出决定。", "Someone else decided first."),
 }
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import httpx
 
 from loadtests.bench_codes import codes_section, print_rates
+from loadtests.bench_console import console_section, print_console_table
 from loadtests.bench_documents import documents_section
 from loadtests.bench_scan import print_scan_table, scan_section
 from loadtests.product import exit_on_sigterm, running_product
@@ -83,7 +84,7 @@ async def http_section(base_url: str, requests: int, concurrency: int) -> list[M
         ]
 
 
-SECTIONS = ("http", "codes", "documents", "scan")
+SECTIONS = ("http", "codes", "documents", "scan", "console")
 
 
 def main() -> None:
@@ -99,6 +100,9 @@ def main() -> None:
         type=int,
         default=60_000,
         help="codes published for scans (misses need many)",
+    )
+    parser.add_argument(
+        "--console-requests", type=int, default=200, help="requests per console page"
     )
     args = parser.parse_args()
     exit_on_sigterm()
@@ -132,6 +136,9 @@ def main() -> None:
         if "scan" in sections:
             results = scan_section(server_url, redis_url, args.scan_seconds, args.scan_codes)
             print_scan_table(results, args.scan_codes)
+        if "console" in sections:
+            pages = console_section(settings, server_url, redis_url, args.console_requests)
+            print_console_table(pages, args.console_requests)
 
 
 if __name__ == "__main__":

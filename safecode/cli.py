@@ -152,6 +152,7 @@ def _run(settings: Settings, _args: argparse.Namespace) -> None:
         banner = [
             "SafeCode is running.",
             f"  open       {base}/",
+            f"  console    {base}/console/",
             f"  registry   {base}/api/v1",
             f"  health     {base}/healthz   readiness {base}/readyz",
         ]
@@ -159,8 +160,11 @@ def _run(settings: Settings, _args: argparse.Namespace) -> None:
             banner.append(f"  embedded   {' and '.join(embedded)}, data in {settings.data_dir}")
         if demo:
             banner += [
-                f"  demo API   sign in as 13800000000 (national admin), 13800000001 (Shanxi)"
-                f" ... with password {DEMO_PASSWORD}: README 'Demo data'",
+                f"  demo       sign in to the console (or the API) with password {DEMO_PASSWORD}"
+                " as: README 'Demo data'",
+                "               13800000005 county admin (approves applications),"
+                " 13800000002 province reviewer,",
+                "               13800000000 national admin, 13700000001 an enterprise's owner",
                 "",
                 *(f"  demo scan  {name}  {url}" for name, url in demo),
                 f"  {demo[0][0]}, for a phone to scan off the screen:",

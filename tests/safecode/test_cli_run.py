@@ -120,6 +120,13 @@ def test_run_serves_keeps_its_data_and_leaves_nothing_behind(
         ready = httpx.get(f"{first.base_url}/readyz", timeout=5)
         assert ready.status_code == 200, ready.text
         assert httpx.get(f"{first.base_url}/api/v1", timeout=5).status_code == 200
+        # The console, where the banner says, and the demo logins beside it.
+        console_url = next(
+            line.split()[-1] for line in banner.splitlines() if line.strip().startswith("console")
+        )
+        assert console_url == f"{first.base_url}/console/"
+        assert "安全码管理控制台" in httpx.get(console_url, timeout=5).text
+        assert "13700000001" in banner
         asyncio.run(_create_marker(_embedded_database_url(data_dir)))
         client = _embedded_redis(data_dir)
         client.set("marker", "kept")
