@@ -40,11 +40,23 @@ from registry_api.products.codes import CodeDesk
 
 _log = logging.getLogger(__name__)
 # Our own stylesheet inline and our own scripts only; images of our own (QR, pictograms)
-# and inline SVG; forms post only here; never framed.
+# and inline SVG; forms post only here; never framed; frames only of our own (the revision
+# editor's sandboxed scan preview).
 CONSOLE_CONTENT_SECURITY_POLICY = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; script-src 'self'; "
-    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    "connect-src 'self'; frame-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'"
 )
+
+
+def content_security_policy(public_base_url: str) -> str:
+    """The console's policy, letting a form's redirect reach the public site (the label PDF
+    by package capacity is a GET form answered by a 303 there; browsers check form-action
+    on every redirect of a form's navigation)."""
+    origin = "/".join(public_base_url.split("/", 3)[:3])
+    return CONSOLE_CONTENT_SECURITY_POLICY.replace(
+        "form-action 'self'", f"form-action 'self' {origin}"
+    )
 
 
 def create_app(config: ServiceConfig) -> Starlette:
@@ -59,13 +71,17 @@ def create_app(config: ServiceConfig) -> Starlette:
             *jurisdictions.ROUTES,
             *search.ROUTES,
             *staff.ROUTES,
-            Mount(f"{PREFIX}/static", StaticFiles(directory=STATIC_DIR), name="static"),
+            Mount(
+                f"{PREFIX}/static",
+                StaticFiles(directory=STATIC_DIR, check_dir=False),
+                name="static",
+            ),
         ],
         middleware=[
             Middleware(
                 SecurityHeadersMiddleware,
                 headers=security_headers(
-                    CONSOLE_CONTENT_SECURITY_POLICY,
+                    content_security_policy(config.public_base_url),
                     https=config.public_base_url.startswith("https://"),
                 ),
             ),

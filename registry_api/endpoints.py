@@ -12,6 +12,7 @@ from starlette.routing import Route
 from registry_api.accounts import routes as accounts
 from registry_api.enterprises import routes as enterprises
 from registry_api.jurisdictions import routes as jurisdictions
+from registry_api.oversight import routes as oversight
 from registry_api.products import ghs_routes
 from registry_api.products import routes as products
 from registry_api.requests import PREFIX, Endpoint
@@ -23,6 +24,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *enterprises.ENDPOINTS,
     *products.ENDPOINTS,
     *reviews.ENDPOINTS,
+    *oversight.ENDPOINTS,
     *ghs_routes.ENDPOINTS,
 )
 

@@ -169,7 +169,7 @@ def _path_parameters(path: str) -> list[dict[str, Any]]:
 
 def _query_parameters(endpoint: Endpoint) -> list[dict[str, Any]]:
     return [
-        {"name": q.name, "in": "query", "required": False, "description": q.description,
+        {"name": q.name, "in": "query", "required": q.required, "description": q.description,
          "schema": q.schema}
         for q in endpoint.query
     ]  # fmt: skip

@@ -31,11 +31,13 @@ Day = Annotated[str, WithJsonSchema({"type": "string", "format": "date"})]
 
 @dataclass(frozen=True, slots=True)
 class QueryParameter:
-    """An optional query parameter, as the handler reads it and the document describes it."""
+    """A query parameter (optional unless `required`), as the handler reads it and the document
+    describes it."""
 
     name: str
     schema: dict[str, Any]
     description: str
+    required: bool = False
 
 
 @dataclass(frozen=True, slots=True)

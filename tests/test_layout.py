@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ["safecode", "registry_api", "codesvc", "public_site", "ghs"]
+PACKAGES = ["safecode", "console", "registry_api", "codesvc", "public_site", "ghs"]
 # Each package may import only those after it in this order.
 ALLOWED = {name: set(PACKAGES[i + 1 :]) for i, name in enumerate(PACKAGES)}
 
@@ -62,8 +63,20 @@ def test_the_pure_packages_do_no_io(package: str) -> None:
     assert {path: bad for path, bad in offending.items() if bad} == {}
 
 
+def test_the_console_holds_no_sql() -> None:
+    """The console calls the registry's operations; it neither connects to the database
+    itself nor writes a query (DESIGN.md: "no SQL")."""
+    statement = re.compile(r"\b(SELECT|INSERT INTO|UPDATE \w+ SET|DELETE FROM)\b")
+    offending = sorted(
+        str(path.relative_to(ROOT))
+        for path in _modules("console")
+        if "asyncpg" in _imported_names(path) or statement.search(path.read_text())
+    )
+    assert offending == []
+
+
 # Inside the registry: its domains, highest first; each may import only those after it.
-REGISTRY_DOMAINS = ["reviews", "products", "enterprises", "jurisdictions", "accounts"]
+REGISTRY_DOMAINS = ["oversight", "reviews", "products", "enterprises", "jurisdictions", "accounts"]
 # The plumbing that puts the domains together, above all of them.
 REGISTRY_TOP = {"app", "endpoints", "openapi"}
 

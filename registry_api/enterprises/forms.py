@@ -14,7 +14,17 @@ from registry_api.enterprises.reference import (
     county_codes,
     industry_classes,
 )
-from registry_api.forms import NOT_BLANK, TRIMMED, Form, Mobile, Name, Phone, Reason, identifier
+from registry_api.forms import (
+    NOT_BLANK,
+    TRIMMED,
+    Form,
+    Mobile,
+    Name,
+    Phone,
+    Reason,
+    RowId,
+    identifier,
+)
 from registry_api.validators import END
 
 
@@ -83,6 +93,14 @@ class EnterpriseApplicationForm(Form):
     industry_code: IndustryCode
     contact_name: Name
     contact_mobile: Mobile
+
+
+class ApplicationStatusForm(Form):
+    """A look-up of one's own application: its number and the contact mobile it gave (in the
+    body: a mobile number does not belong in a URL, nor in the logs that keep URLs)."""
+
+    application_id: RowId
+    mobile: Mobile
 
 
 class DecisionForm(Form):

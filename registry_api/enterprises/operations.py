@@ -8,11 +8,13 @@ the version they were read at (If-Match): a stale one changes nothing (412).
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass
 from typing import Any
 
 from typing_extensions import TypedDict  # pydantic reads only this one on Python 3.11
 
+from codesvc.limits import Limit
 from codesvc.storage import Connection
 from registry_api.accounts import storage as accounts_db
 from registry_api.accounts.operations import Actor, audit, regulator_unit
@@ -36,6 +38,11 @@ from registry_api.limits import APPLICATIONS_PER_ADDRESS, Limiter
 
 _DECIDING_LEVELS = (Level.COUNTY, Level.CITY)
 INFO_UPDATES_PATH = "/api/v1/enterprises/{enterprise_id}/info-updates"
+# Look-ups of an application's status from one address: enough for an applicant checking
+# now and then, too few to try numbers against a mobile (or mobiles against a number).
+STATUS_LOOKUPS_PER_ADDRESS = Limit(
+    "application-status:address", 30, 15 * 60, "application look-ups from this address"
+)
 # Fields of the record an update may change but never empty.
 _REQUIRED_FIELDS = ("name", "address", "industry_code", "aging_installations")
 
@@ -98,6 +105,22 @@ async def apply(
             changes=changed_fields(None, values),
         )
     return application
+
+
+async def application_status(
+    conn: Connection, application_id: int, mobile: str, limiter: Limiter | None
+) -> db.Application:
+    """The applicant's own application, by its number and the contact mobile it gave
+    (`mobile` normalised as the form stores it). A number that does not exist and a mobile
+    that does not match get the same NotFound, so neither can be probed; `limiter` (None:
+    the server's own console) counts look-ups from one address (`TooManyRequests`)."""
+    if limiter is not None:
+        await limiter.spend(STATUS_LOOKUPS_PER_ADDRESS, limiter.address)
+    found = await db.fetch_application(conn, application_id)
+    given = mobile.encode()
+    if found is None or not hmac.compare_digest(found.contact_mobile.encode(), given):
+        raise NotFound("no application with this number and contact mobile")
+    return found
 
 
 async def applications(conn: Connection, actor: Actor, status: str | None) -> list[db.Application]:
@@ -197,6 +220,15 @@ async def enterprise(conn: Connection, actor: Actor, enterprise_id: int) -> db.E
     if county is None or not regulator_unit(actor).contains(county):
         raise NotFound(f"no enterprise {enterprise_id}")
     return found
+
+
+async def certificates(
+    conn: Connection, actor: Actor, enterprise_id: int
+) -> list[db.HeldCertificate]:
+    """The registration certificates of an enterprise the actor may see, the newest first
+    (the one in force has status `valid`)."""
+    await enterprise(conn, actor, enterprise_id)
+    return await db.fetch_certificates(conn, enterprise_id)
 
 
 async def update(

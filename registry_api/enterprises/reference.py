@@ -36,3 +36,33 @@ def county_codes() -> tuple[str, ...]:
 @functools.cache
 def industry_classes() -> tuple[str, ...]:
     return tuple(re.findall(r"^\('([0-9]{4})', ", _INDUSTRIES.read_text(), re.M))
+
+
+_DIVISION_ROW = re.compile(
+    r"^\('([0-9]{6})', '((?:[^']|'')*)', '(province|city|county)', (?:'([0-9]{6})'|NULL)\)", re.M
+)
+
+
+@functools.cache
+def division_names() -> dict[str, str]:
+    """The GB/T 2260 divisions' names by code, to show a code as people know it."""
+    return {
+        code: name.replace("''", "'")
+        for code, name, _, _ in _DIVISION_ROW.findall(_DIVISIONS.read_text())
+    }
+
+
+@functools.cache
+def counties_by_city(province: str) -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
+    """The counties of a province (`14`, or `140000`), grouped under their cities' names:
+    (city name, ((county code, county name), ...)), in code order; what an application form
+    offers."""
+    prefix = province[:2]
+    names = division_names()
+    cities: dict[str, list[tuple[str, str]]] = {}
+    for code, name, level, parent in _DIVISION_ROW.findall(_DIVISIONS.read_text()):
+        if level == "county" and code.startswith(prefix):
+            cities.setdefault(parent, []).append((code, name.replace("''", "'")))
+    return tuple(
+        (names.get(city, city), tuple(counties)) for city, counties in sorted(cities.items())
+    )

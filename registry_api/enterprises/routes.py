@@ -10,15 +10,23 @@ from typing_extensions import TypedDict  # pydantic reads only this one on Pytho
 from registry_api.accounts.routes import AccountView, account_json, signed_in
 from registry_api.enterprises import operations
 from registry_api.enterprises.forms import (
+    ApplicationStatusForm,
     DecisionForm,
     EnterpriseApplicationForm,
     EnterpriseKind,
     EnterpriseUpdateForm,
 )
-from registry_api.enterprises.storage import Application, ApplicationStatus, Enterprise
+from registry_api.enterprises.storage import (
+    Application,
+    ApplicationStatus,
+    Enterprise,
+    HeldCertificate,
+    HeldCertificateStatus,
+)
 from registry_api.errors import ValidationFailed
 from registry_api.forms import read_form
 from registry_api.requests import (
+    Day,
     Endpoint,
     Link,
     QueryParameter,
@@ -53,6 +61,32 @@ class ApplicationView(TypedDict):
 @answer
 class ApplicationList(TypedDict):
     applications: list[ApplicationView]
+
+
+@answer
+class ApplicationStatusView(TypedDict):
+    """What an applicant learns of the own application: where it stands, and why a
+    rejected one was rejected."""
+
+    id: int
+    name: str
+    status: ApplicationStatus
+    reason: str | None  # of a rejection
+    submitted_at: Timestamp
+    decided_at: Timestamp | None
+
+
+@answer
+class HeldCertificateView(TypedDict):
+    number: str
+    issued_on: Day
+    expires_on: Day
+    status: HeldCertificateStatus
+
+
+@answer
+class HeldCertificateList(TypedDict):
+    certificates: list[HeldCertificateView]
 
 
 @answer
@@ -109,6 +143,37 @@ async def apply_for_enterprise(request: Request) -> Response:
     return JSONResponse(application_json(application), status_code=201)
 
 
+async def application_status(request: Request) -> Response:
+    form = await read_form(request, ApplicationStatusForm)
+    async with resources(request).pool.acquire() as conn:
+        found = await operations.application_status(
+            conn, form.application_id, form.mobile, limiter(request)
+        )
+    return JSONResponse(application_status_json(found))
+
+
+def application_status_json(application: Application) -> ApplicationStatusView:
+    return {
+        "id": application.id,
+        "name": application.name,
+        "status": application.status,
+        "reason": application.reason,
+        "submitted_at": application.created_at.isoformat(),
+        "decided_at": None
+        if application.decided_at is None
+        else application.decided_at.isoformat(),
+    }
+
+
+def held_certificate_json(certificate: HeldCertificate) -> HeldCertificateView:
+    return {
+        "number": certificate.number,
+        "issued_on": certificate.issued_on.isoformat(),
+        "expires_on": certificate.expires_on.isoformat(),
+        "status": certificate.status,
+    }
+
+
 async def list_applications(request: Request) -> Response:
     status = request.query_params.get("status")
     if status is not None and status not in APPLICATION_STATUSES:
@@ -158,6 +223,14 @@ async def get_enterprise(request: Request) -> Response:
     return _enterprise_response(record)
 
 
+async def enterprise_certificates(request: Request) -> Response:
+    async with resources(request).pool.acquire() as conn:
+        actor = await signed_in(request, conn)
+        found = await operations.certificates(conn, actor, path_id(request, "enterprise_id"))
+    listed: HeldCertificateList = {"certificates": [held_certificate_json(c) for c in found]}
+    return JSONResponse(listed)
+
+
 async def update_enterprise(request: Request) -> Response:
     async with resources(request).pool.acquire() as conn:
         actor = await signed_in(request, conn)
@@ -184,6 +257,12 @@ ENDPOINTS: tuple[Endpoint, ...] = (
                     Link("RejectApplication", "POST",
                          "/enterprise-applications/{application_id}/reject",
                          {"application_id": _APPLICATION}))),
+    # Its own path, not under /enterprise-applications/: a GET there would be an application
+    # id's, and this path answers every other method 405.
+    Endpoint("POST", "/enterprise-application-status", application_status,
+             "Look up the own application by its number and contact mobile (public; the same "
+             "404 for a wrong number and a wrong mobile)", ApplicationStatusForm,
+             (200, 404, 429, *_WRITE), ApplicationStatusView, public=True),
     Endpoint("GET", "/enterprise-applications", list_applications,
              "Applications of enterprises in scope, optionally of one status (regulators)",
              None, (200, 404), ApplicationList,
@@ -208,6 +287,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              links=(Link("UpdateEnterprise", "PATCH", "/enterprises/{enterprise_id}",
                          {"enterprise_id": "$response.body#/id",
                           "If-Match": "$response.header.ETag"}),)),
+    Endpoint("GET", "/enterprises/{enterprise_id}/certificates", enterprise_certificates,
+             "The enterprise's registration certificates, the newest first (status valid: in "
+             "force)", None, (200, 404), HeldCertificateList),
     Endpoint("PATCH", "/enterprises/{enterprise_id}", update_enterprise,
              "Change the own enterprise record (If-Match: the version read)",
              EnterpriseUpdateForm, (200, 403, 404, 409, 412, 428, *_WRITE), EnterpriseView,

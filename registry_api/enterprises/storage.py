@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from codesvc.storage import Connection
 
 ApplicationStatus = Literal["pending", "approved", "rejected"]
 EnterpriseStatus = Literal["active", "deregistered"]
+HeldCertificateStatus = Literal["valid", "renewed", "revoked"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +52,16 @@ class Enterprise:
     version: int
     created_at: datetime
     updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class HeldCertificate:
+    """A registration certificate (危险化学品登记证) as its holder reads it."""
+
+    number: str
+    issued_on: date
+    expires_on: date
+    status: HeldCertificateStatus
 
 
 _APPLICATION = (
@@ -228,3 +239,15 @@ async def set_deregistered(conn: Connection, enterprise_id: int) -> None:
         """,
         enterprise_id,
     )
+
+
+async def fetch_certificates(conn: Connection, enterprise_id: int) -> list[HeldCertificate]:
+    """Every certificate the enterprise was issued, the newest first."""
+    rows = await conn.fetch(
+        """
+        SELECT number, issued_on, expires_on, status FROM certificates
+        WHERE enterprise_id = $1 ORDER BY issued_on DESC, id DESC
+        """,
+        enterprise_id,
+    )
+    return [HeldCertificate(**dict(row)) for row in rows]

@@ -13,11 +13,13 @@ All of it in the caller's transaction, and audited.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
-from codesvc.errors import CodeStateError
-from codesvc.issuance import CodeStatus, change_code_status
-from codesvc.storage import Connection
+from codesvc.errors import CodeStateError, InvalidArgument
+from codesvc.errors import NotFoundError as CodeNotFound
+from codesvc.issuance import CodeStatus, IssuedCode, change_code_status, code_history, find_code
+from codesvc.storage import Connection, StatusChangeRow
 from registry_api.accounts.operations import Actor, audit
 from registry_api.accounts.rules import Role
 from registry_api.audit import changed_fields
@@ -26,6 +28,7 @@ from registry_api.enterprises import storage as enterprises_db
 from registry_api.errors import Conflict, Forbidden, NotFound
 from registry_api.products import storage as products_db
 from registry_api.products.codes import CodeDesk, publish_revision
+from registry_api.products.storage import Product
 from registry_api.reviews import storage as db
 from registry_api.reviews.pipelines import (
     Pipeline,
@@ -120,3 +123,27 @@ async def set_code_status(
              "reason": {"before": None, "after": reason}},
         )  # fmt: skip
     return changed.status
+
+
+@dataclass(frozen=True, slots=True)
+class CodeRecord:
+    """A product's code as its regulators (and its enterprise) see it: what it stands for,
+    its status, and every status change with its reason."""
+
+    issued: IssuedCode
+    product: Product
+    enterprise: enterprises_db.Enterprise
+    changes: list[StatusChangeRow]  # issuance first
+
+
+async def code_record(conn: Connection, actor: Actor, code_id: str) -> CodeRecord:
+    """The code of a product the actor may see (404 otherwise, as if absent)."""
+    product = await products_db.fetch_product_by_code(conn, code_id)
+    if product is None:
+        raise NotFound(f"no code {code_id[:40]}")
+    try:
+        enterprise = await enterprises.enterprise(conn, actor, product.enterprise_id)
+        issued = await find_code(conn, code_id)
+    except (NotFound, CodeNotFound, InvalidArgument):
+        raise NotFound(f"no code {code_id[:40]}") from None
+    return CodeRecord(issued, product, enterprise, await code_history(conn, code_id))

@@ -123,6 +123,25 @@ class CodeStatusView(TypedDict):
     status: CodeStatus
 
 
+@answer
+class CodeStatusChangeView(TypedDict):
+    from_status: CodeStatus | None  # None: the code's issuance
+    to_status: CodeStatus
+    reason: str
+    changed_at: Timestamp
+
+
+@answer
+class CodeView(TypedDict):
+    code_id: str
+    status: CodeStatus
+    product_id: int
+    product_name: str
+    enterprise_id: int
+    enterprise_name: str
+    changes: list[CodeStatusChangeView]  # issuance first
+
+
 def submission_json(submission: Submission, decisions: list[Decision]) -> SubmissionView:
     pipeline = Pipeline(submission.pipeline)
     steps = PIPELINES[pipeline]
@@ -254,6 +273,31 @@ async def expiring_certificates(request: Request) -> Response:
     return JSONResponse(listed)
 
 
+async def get_code(request: Request) -> Response:
+    async with resources(request).pool.acquire() as conn:
+        actor = await signed_in(request, conn)
+        code_id = path_text(request, "code_id").replace("-", "").upper()
+        found = await approval.code_record(conn, actor, code_id)
+    body: CodeView = {
+        "code_id": group_code_id(code_id),
+        "status": found.issued.status,
+        "product_id": found.product.id,
+        "product_name": found.product.name_zh,
+        "enterprise_id": found.enterprise.id,
+        "enterprise_name": found.enterprise.name,
+        "changes": [
+            {
+                "from_status": None if c.from_status is None else CodeStatus(c.from_status),
+                "to_status": CodeStatus(c.to_status),
+                "reason": c.reason,
+                "changed_at": c.changed_at.isoformat(),
+            }
+            for c in found.changes
+        ],
+    }
+    return JSONResponse(body)
+
+
 async def _code_status(request: Request, *, suspend: bool) -> Response:
     async with resources(request).pool.acquire() as conn:
         actor = await signed_in(request, conn)
@@ -319,6 +363,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
                                    {"type": "integer", "minimum": 0,
                                     "maximum": MAX_EXPIRY_WINDOW_DAYS, "default": 90},
                                    "expiring on or before today plus this many days"),)),
+    Endpoint("GET", "/codes/{code_id}", get_code,
+             "A code: its product, enterprise, status and every status change with its reason",
+             None, (200, 404), CodeView),
     Endpoint("POST", "/codes/{code_id}/suspend", suspend_code,
              "Suspend a code with a reason (admins, reviewers)", CodeStatusForm,
              (200, 403, 404, 409, *_WRITE), CodeStatusView),

@@ -32,6 +32,8 @@ class Submission:
     revision_ids: list[int]
     county_id: str  # the enterprise's, for scope
     county_path: str
+    enterprise_name: str  # for queues and pages that list submissions
+    product_names: list[str]  # of the filed revisions, in revision_ids order
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +64,12 @@ _SUBMISSION = """
     s.submitted_by, s.submitted_at, s.closed_at,
     coalesce((SELECT array_agg(r.revision_id ORDER BY r.revision_id)
               FROM submission_revisions r WHERE r.submission_id = s.id), '{}') AS revision_ids,
-    e.county_id, j.path AS county_path
+    e.county_id, j.path AS county_path, e.name AS enterprise_name,
+    coalesce((SELECT array_agg(p.name_zh ORDER BY r.revision_id)
+              FROM submission_revisions r
+              JOIN revisions v ON v.id = r.revision_id
+              JOIN products p ON p.id = v.product_id
+              WHERE r.submission_id = s.id), '{}') AS product_names
 """
 _SUBMISSION_FROM = """
     FROM submissions s
@@ -79,6 +86,7 @@ def _submission(row: Any) -> Submission:
     values = dict(row)
     values["payload"] = json.loads(values["payload"])
     values["revision_ids"] = list(values["revision_ids"])
+    values["product_names"] = list(values["product_names"])
     return Submission(**values)
 
 

@@ -332,7 +332,8 @@ def _the_enterprise_or_a_decider(caller: Caller) -> bool:
 
 
 # Who may call each write (and each read not every role may), whatever the state: any
-# other caller in scope is told 403.
+# other caller in scope is told 403. (Every reader in scope, the enterprise too, reads an
+# enterprise's audit trail; search has no path parameter: `test_lists_hold_nothing_outside_scope`.)
 MAY: dict[tuple[str, str], Callable[[Caller], bool]] = {
     ("GET", "/jurisdictions/{jurisdiction_id}/roster.csv"): _admin,
     ("POST", "/jurisdictions/{parent_id}/parks"): _admin,
@@ -452,8 +453,12 @@ async def test_lists_hold_nothing_outside_scope(
         certificates = await registry_client.get(
             "/api/v1/certificates?expiring_within_days=3650", headers=caller.headers
         )
+        # Both enterprises and their products are named alike: each caller finds its scope's.
+        found = await registry_client.get(
+            "/api/v1/search", params={"q": "矩阵"}, headers=caller.headers
+        )
         if caller.unit_path is None:
-            assert accounts.status_code == applications.status_code == 404
+            assert accounts.status_code == applications.status_code == found.status_code == 404
             assert queue.status_code == certificates.status_code == 403
             continue
         ids = {a["id"] for a in accounts.json()["accounts"]}
@@ -469,6 +474,12 @@ async def test_lists_hold_nothing_outside_scope(
             outside.enterprise: _covers(caller, RESOURCE_PATHS["outside"]),
         }
         assert holders == {e for e, seen in expected.items() if seen}, caller.label
+        assert {e["id"] for e in found.json()["enterprises"]} == {
+            e for e, seen in expected.items() if seen
+        }, caller.label
+        assert {p["enterprise_id"] for p in found.json()["products"]} == {
+            e for e, seen in expected.items() if seen
+        }, caller.label
 
         # Both updates wait at the county/city step: in the queue of those deciders only.
         if caller.role is Role.VIEWER:
