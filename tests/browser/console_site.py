@@ -94,7 +94,12 @@ class Stage:
         person = Person(name, context, page, self.base_url, self.shots, screen)
 
         def on_console(message: ConsoleMessage) -> None:
-            if message.type == "error":
+            # A form's 422 or a refused 403 page is the answer we mean; Chromium logs it as
+            # a failed load of the document itself. A failed image or script is a bug.
+            document_answer = message.location.get("url") == page.url and re.match(
+                r"Failed to load resource: .* status of 4\d\d", message.text
+            )
+            if message.type == "error" and not document_answer:
                 person.console_errors.append(f"{message.text} @ {page.url}")
 
         def on_request(request: Request) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Callable
 from html import unescape
+from typing import Any
 
 import httpx
 import pytest
@@ -20,7 +21,7 @@ from safecode import apps
 from safecode.embedded import ServiceUrls
 from safecode.settings import Settings
 from tests.registry_api.conftest import GOOD_PASSWORD, national  # noqa: F401
-from tests.registry_api.world import world  # noqa: F401
+from tests.registry_api.world import revision_body, world  # noqa: F401
 
 CONSOLE = "/console"
 _CSRF = re.compile(r'name="csrf" value="([0-9a-f]{64})"')
@@ -68,6 +69,35 @@ class Person:
 def text_of(page: httpx.Response) -> str:
     """A page's text as a reader sees it, tags dropped, for what it says."""
     return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", page.text)))
+
+
+def sds_fields() -> dict[str, str]:
+    """Acetone's complete SDS as typed into the revision editor's inputs, by input name."""
+    sds: dict[str, Any] = revision_body()["sds"]
+    fields: dict[str, str] = {}
+    for section in sds["sections"]:
+        for lang in ("zh", "en"):
+            fields[f"sds.sections.{section['number']}.body.{lang}"] = section["body"].get(lang, "")
+
+    def bilingual(name: str, value: dict[str, str]) -> None:
+        fields[f"{name}.zh"] = value["zh"]
+        fields[f"{name}.en"] = value.get("en", "")
+
+    supplier = sds["supplier"]
+    bilingual("sds.supplier.name", supplier["name"])
+    bilingual("sds.supplier.address", supplier["address"])
+    fields["sds.supplier.phone"] = supplier["phone"]
+    fields["sds.supplier.emergency_phone"] = supplier["emergency_phone"]
+    for route, text in sds["first_aid"].items():
+        bilingual(f"sds.first_aid.{route}", text)
+    for part in ("fire_fighting", "spill_response", "protective_equipment"):
+        bilingual(f"sds.{part}", sds[part])
+    transport = sds["transport"]
+    bilingual("sds.transport.proper_shipping_name", transport["proper_shipping_name"])
+    bilingual("sds.transport.emergency_measures", transport["emergency_measures"])
+    fields["sds.transport.transport_class"] = transport["transport_class"]
+    fields["sds.transport.packing_group"] = transport["packing_group"]
+    return fields
 
 
 @pytest.fixture

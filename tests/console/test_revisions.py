@@ -8,11 +8,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from html.parser import HTMLParser
-from typing import Any
 
 import httpx
 
-from tests.console.conftest import Person, text_of
+from tests.console.conftest import Person, sds_fields, text_of
 from tests.registry_api.conftest import API, GOOD_PASSWORD, Signed, first_sign_in, sign_in
 from tests.registry_api.world import (
     ACETONE,
@@ -94,35 +93,6 @@ async def _save(owner: Person, revision_id: int, changes: dict[str, str]) -> htt
     path = f"/revisions/{revision_id}"
     fields = form_of(await owner.get(path), f"/console{path}") | changes
     return await owner.submit(path, fields={k: v for k, v in fields.items() if v is not None})
-
-
-def _sds_fields() -> dict[str, str]:
-    """Acetone's complete SDS typed into the editor's inputs."""
-    sds: dict[str, Any] = revision_body()["sds"]
-    fields: dict[str, str] = {}
-    for section in sds["sections"]:
-        for lang in ("zh", "en"):
-            fields[f"sds.sections.{section['number']}.body.{lang}"] = section["body"].get(lang, "")
-
-    def bilingual(name: str, value: dict[str, str]) -> None:
-        fields[f"{name}.zh"] = value["zh"]
-        fields[f"{name}.en"] = value.get("en", "")
-
-    supplier = sds["supplier"]
-    bilingual("sds.supplier.name", supplier["name"])
-    bilingual("sds.supplier.address", supplier["address"])
-    fields["sds.supplier.phone"] = supplier["phone"]
-    fields["sds.supplier.emergency_phone"] = supplier["emergency_phone"]
-    for route, text in sds["first_aid"].items():
-        bilingual(f"sds.first_aid.{route}", text)
-    for part in ("fire_fighting", "spill_response", "protective_equipment"):
-        bilingual(f"sds.{part}", sds[part])
-    transport = sds["transport"]
-    bilingual("sds.transport.proper_shipping_name", transport["proper_shipping_name"])
-    bilingual("sds.transport.emergency_measures", transport["emergency_measures"])
-    fields["sds.transport.transport_class"] = transport["transport_class"]
-    fields["sds.transport.packing_group"] = transport["packing_group"]
-    return fields
 
 
 def _blocking(page: httpx.Response) -> list[tuple[str, str]]:
@@ -213,7 +183,7 @@ async def test_the_owner_classifies_sees_the_label_fills_the_sds_until_nothing_b
     assert (await owner.get("/ghs/GHS99.svg")).status_code == 404
 
     # The SDS, typed in: the blocking problems shrink to none, and filing is one link away.
-    saved = await _save(owner, revision_id, _sds_fields())
+    saved = await _save(owner, revision_id, sds_fields())
     assert saved.status_code == 303, text_of(saved)
     editor = await owner.follow(saved)
     assert _blocking(editor) == []
