@@ -104,6 +104,35 @@ _ZH_MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^Input should be (.+)$", r"应为 \1"),
         (r"^List should have at most (\d+) items?", r"最多 \1 项"),
         (r"^List should have at least (\d+) items?", r"至少 \1 项"),
+        # registry_api.validators: identifiers and numbers
+        (r"^must be 18 characters, got (\d+)$", r"应为 18 位，现为 \1 位"),
+        (r"^has characters not used in credit codes: (.+)$", r"含有信用代码不用的字符：\1"),
+        (r"^one space at most may separate its characters$", "字符之间最多隔一个空格"),
+        (r"^the organisation code inside it", "其中的组织机构代码（第 9–17 位）校验码不符"),
+        (r"^the last character \(check digit\) does not match$", "最后一位（校验码）不符"),
+        (r"^must be 17 digits followed by a digit or X$", "应为 17 位数字加 1 位数字或 X"),
+        (r"^does not start with a province code$", "前两位不是省级行政区划代码"),
+        (r"^characters 7-14 are not a (possible )?birth date$", "第 7–14 位不是可能的出生日期"),
+        (r"^must be an 11-digit mobile number", "应为 13–19 开头的 11 位手机号"),
+        (
+            r"^must be a landline with area code",
+            "应为带区号的固定电话（如 0351-1234567）、手机号或 400/800 号码",
+        ),
+        (r"^must look like 7732-18-5$", "格式应如 7732-18-5"),
+        (r"^the check digit does not match$", "校验位不符"),
+        (r"^must be text$", "应为文字"),
+        (r"^is too long$", "太长"),
+        # registry_api.products.filings: what blocks a revision's submission
+        (
+            r"^section ([\d, ]+) missing \(GB/T 16483 has 16 sections, once each\)$",
+            r"缺少第 \1 节（GB/T 16483 规定 16 节，各一节）",
+        ),
+        (r"^section .* (missing|given twice)", "章节缺少或重复（GB/T 16483 规定 16 节，各一节）"),
+        (
+            r"^is required: name, address, phone and 24-hour",
+            "必填：名称、地址、电话和 24 小时应急电话",
+        ),
+        (r"^is required for a product with a UN number \((.+)\)$", r"有联合国编号（\1）的产品必填"),
     )
 )
 

@@ -26,7 +26,7 @@ from codesvc.codes import group_code_id, scan_url
 from codesvc.documents import DEFAULT_LABEL_SIZE
 from codesvc.qr import qr_matrix
 from console import revision_form as rf
-from console.forms import Posted, checked, field_errors, posted
+from console.forms import Posted, checked, error_text, field_errors, posted
 from console.navigation import connection
 from console.rendering import PREFIX, lang_of, page, see_other, tr
 from console.sessions import signed_in
@@ -178,7 +178,10 @@ def _editor_page(
         values=values,
         errors=errors or {},
         message=message,
-        blockers=rf.blockers(problems, revision.classification),
+        blockers=[
+            dataclasses.replace(b, message=error_text(b.message, lang_of(request)))
+            for b in rf.blockers(problems, revision.classification)
+        ],
         derived=_derived(revision),
         classes=rf.class_options(),
         chosen=_chosen(revision),

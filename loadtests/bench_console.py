@@ -269,7 +269,7 @@ async def measure_pages(
                     reviewer, "search by name", "/console/search?q=示范化工12", requests
                 ),
                 await _time_page(
-                    reviewer, "search by USCC", "/console/search?q=91140000000000001234", requests
+                    reviewer, "search by USCC", "/console/search?q=911400000000001234", requests
                 ),
                 await _time_page(
                     reviewer, "enterprise page", f"/console/enterprises/{enterprise}", requests
