@@ -3,14 +3,11 @@ application, approve (the new owner's one-time password shown once) and reject w
 reason. Served through `reviews.ROUTES`.
 
 The one-time password never travels in a URL and is never rendered twice: the approval
-keeps it in Redis under a random key for ten minutes, and the page after the redirect
-reads it with GETDEL, so a reload (or the back button) says it was shown already.
+keeps it with `console.one_time` for the approver and the application, and the page after
+the redirect reads it once, so a reload (or the back button) says it was shown already.
 """
 
 from __future__ import annotations
-
-import json
-import secrets
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -19,6 +16,7 @@ from starlette.routing import Route
 from codesvc.storage import Connection
 from console.forms import checked, field_errors, posted
 from console.navigation import connection
+from console.one_time import keep_once, read_once
 from console.rendering import PREFIX, lang_of, page, see_other, tr
 from console.sessions import signed_in
 from registry_api.accounts.operations import Actor
@@ -26,10 +24,9 @@ from registry_api.accounts.rules import Level, Role
 from registry_api.enterprises import operations
 from registry_api.enterprises.forms import DecisionForm
 from registry_api.errors import ValidationFailed
-from registry_api.requests import path_id, resources
+from registry_api.requests import path_id
 
-ONCE_SECONDS = 600  # how long an unread one-time password waits for its page
-_ONCE_PREFIX = "console:once:"
+_ONCE_KIND = "application"
 STATUS_NAMES: dict[str, tuple[str, str]] = {
     "pending": ("待审批", "Pending"),
     "approved": ("已通过", "Approved"),
@@ -104,17 +101,14 @@ async def approve_application(request: Request) -> Response:
     async with connection(request) as conn:
         actor = await signed_in(request, conn)
         approved = await operations.approve(conn, actor, application_id)
-    key = secrets.token_urlsafe(24)
     shown = {
-        "reader": actor.account.id,  # only the approver's own browser session reads it
+        "application": application_id,
         "password": approved.temporary_password,
         "mobile": approved.owner.mobile,
         "name": approved.owner.name,
         "enterprise": approved.enterprise.name,
     }
-    await resources(request).redis.set(
-        _ONCE_PREFIX + key, json.dumps(shown, ensure_ascii=False), ex=ONCE_SECONDS
-    )
+    key = await keep_once(request, actor, _ONCE_KIND, shown)
     return see_other(
         request, f"{PREFIX}/applications/{application_id}/approved?once={key}", done="approved"
     )
@@ -123,16 +117,10 @@ async def approve_application(request: Request) -> Response:
 async def approved_page(request: Request) -> Response:
     """The one-time password, once: the first read deletes it."""
     application_id = path_id(request, "application_id")
-    key = request.query_params.get("once", "")
     async with connection(request) as conn:
         actor = await signed_in(request, conn)
         found = await operations.application(conn, actor, application_id)
-    shown = None
-    if key and len(key) <= 64:
-        stored = await resources(request).redis.getdel(_ONCE_PREFIX + key)
-        shown = None if stored is None else json.loads(stored)
-        if shown is not None and shown.get("reader") != actor.account.id:
-            shown = None
+    shown = await read_once(request, actor, _ONCE_KIND, application=found.id)
     return page(request, "applications_approved.html", actor=actor, application=found, shown=shown)
 
 

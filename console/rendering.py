@@ -197,6 +197,47 @@ NOTICES: dict[str, tuple[str, str]] = {
 }
 
 
+# The audit log's actions (what `registry_api` passes to `append_audit`), as people name them.
+AUDIT_ACTIONS: dict[str, tuple[str, str]] = {
+    "account.create": ("创建账号", "Account created"),
+    "account.disable": ("停用账号", "Account disabled"),
+    "account.password_change": ("修改密码", "Password changed"),
+    "account.password_reset": ("重置密码", "Password reset"),
+    "account.sign_in": ("登录", "Signed in"),
+    "account.sign_in_failed": ("登录失败", "Sign-in failed"),
+    "account.sign_in_refused": ("拒绝登录（账号锁定）", "Sign-in refused (locked)"),
+    "account.sign_out": ("退出登录", "Signed out"),
+    "certificate.issue": ("颁发登记证", "Certificate issued"),
+    "code.reinstate": ("恢复安全码", "Code reinstated"),
+    "code.suspend": ("暂停安全码", "Code suspended"),
+    "enterprise.create": ("建立企业档案", "Enterprise created"),
+    "enterprise.deregister": ("企业注销", "Enterprise deregistered"),
+    "enterprise.update": ("更新企业信息", "Enterprise record updated"),
+    "enterprise_application.approve": ("批准企业账号申请", "Account application approved"),
+    "enterprise_application.create": ("提交企业账号申请", "Account application filed"),
+    "enterprise_application.reject": ("驳回企业账号申请", "Account application rejected"),
+    "jurisdiction.create": ("新增辖区或化工园区", "Unit or park added"),
+    "product.create": ("新增产品", "Product added"),
+    "product.update": ("修改产品信息", "Product details changed"),
+    "revision.create": ("新建版本草稿", "Revision drafted"),
+    "revision.update": ("修改版本草稿", "Draft revision edited"),
+    "signing_key.resign_codes": ("更换签名密钥重签安全码", "Codes re-signed with a new key"),
+    "signing_key.revoke": ("撤销签名密钥", "Signing key revoked"),
+    "submission.approve": ("审核通过", "Submission approved"),
+    "submission.deregistration": ("提交注销申报", "Deregistration filed"),
+    "submission.info_update": ("提交信息变更申报", "Information update filed"),
+    "submission.registration": ("提交登记申报", "Registration filed"),
+    "submission.reject": ("审核驳回", "Submission rejected"),
+}
+
+
+def audit_action_name(action: str, lang: Lang) -> str:
+    """An audit entry's action in the reader's language; an action not named here as it is
+    recorded."""
+    names = AUDIT_ACTIONS.get(action)
+    return action if names is None else tr(lang, *names)
+
+
 def _notice(request: Request) -> str | None:
     texts = NOTICES.get(request.query_params.get("done", ""))
     if texts is None:

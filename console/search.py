@@ -19,7 +19,7 @@ from starlette.routing import Route
 
 from console.forms import checked, field_errors
 from console.navigation import connection
-from console.rendering import PREFIX, lang_of, page
+from console.rendering import PREFIX, audit_action_name, lang_of, page
 from console.reviews import step_name
 from console.sessions import signed_in
 from registry_api.accounts.operations import regulator_unit
@@ -105,6 +105,7 @@ async def enterprise_page(request: Request) -> Response:
         today=date.today(),
         step_name=lambda pipeline, step: step_name(pipeline, step, lang),
         change_text=change_text,
+        action_name=lambda action: audit_action_name(action, lang),
     )
 
 

@@ -7,15 +7,12 @@ reviewer or viewer reads the same list the API gives it and is refused (403) wha
 admins may do; an account outside the reader's unit is a 404 page.
 
 A one-time password never travels in a URL and is never rendered twice, as after approving
-an application (`console.applications`): it waits in Redis under a random key, bound to the
-admin who made it and to the account it opens, and the page after the redirect reads it
-with GETDEL.
+an application: `console.one_time` keeps it for the admin who made it and the account it
+opens, and the page after the redirect reads it once.
 """
 
 from __future__ import annotations
 
-import json
-import secrets
 from typing import Any
 
 from starlette.requests import Request
@@ -23,9 +20,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from codesvc.storage import Connection
-from console.applications import ONCE_SECONDS
 from console.forms import Posted, checked, field_errors, posted
 from console.navigation import connection
+from console.one_time import keep_once, read_once
 from console.rendering import PREFIX, page, see_other
 from console.sessions import signed_in
 from registry_api.accounts import operations as accounts
@@ -35,10 +32,10 @@ from registry_api.accounts.rules import Jurisdiction, Level, PersonalDataCipher,
 from registry_api.enterprises.reference import division_names
 from registry_api.errors import Conflict, Forbidden, ValidationFailed
 from registry_api.jurisdictions import operations as jurisdictions
-from registry_api.requests import path_id, resources
+from registry_api.requests import path_id
 from registry_api.validators import mask_mobile
 
-_ONCE_PREFIX = "console:once:account:"
+_ONCE_KIND = "account"
 ROLE_NAMES: dict[str, tuple[str, str]] = {
     Role.ADMIN: ("系统管理员", "Admin"),
     Role.REVIEWER: ("信息审核员", "Reviewer"),
@@ -190,36 +187,23 @@ async def _keep_once(
     *,
     warnings: list[str] | None = None,
 ) -> str:
-    key = secrets.token_urlsafe(24)
     shown = {
-        "reader": actor.account.id,  # only the admin's own browser session reads it
         "account": account_id,
         "password": password,
         "why": why,
         "warnings": warnings or [],
     }
-    await resources(request).redis.set(
-        _ONCE_PREFIX + key, json.dumps(shown, ensure_ascii=False), ex=ONCE_SECONDS
-    )
-    return key
+    return await keep_once(request, actor, _ONCE_KIND, shown)
 
 
 async def password_page(request: Request) -> Response:
     """`/console/accounts/{id}/password?once=…`: the one-time password of a new or reset
     account, once: the first read deletes it."""
     account_id = path_id(request, "account_id")
-    key = request.query_params.get("once", "")
     async with connection(request) as conn:
         actor = await signed_in(request, conn)
         account = await accounts.account_in_scope(conn, actor, account_id)
-    shown = None
-    if key and len(key) <= 64:
-        stored = await resources(request).redis.getdel(_ONCE_PREFIX + key)
-        shown = None if stored is None else json.loads(stored)
-        if shown is not None and (
-            shown.get("reader") != actor.account.id or shown.get("account") != account.id
-        ):
-            shown = None
+    shown = await read_once(request, actor, _ONCE_KIND, account=account.id)
     return _account_page(
         request, "accounts_password.html", actor=actor, account=account, shown=shown
     )

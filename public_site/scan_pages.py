@@ -105,7 +105,18 @@ UI: dict[str, dict[Lang, str]] = {
     "documents": {"zh": "打印", "en": "Print"},
     "sds_pdf": {"zh": "下载安全技术说明书（PDF）", "en": "Safety data sheet (PDF)"},
     "label_pdf": {"zh": "打印安全标签（PDF）", "en": "Print the label (PDF)"},
+    "console": {
+        "zh": "企业或监管人员：在控制台查看此码",
+        "en": "Staff: open this code in the console",
+    },
 }
+# The console's page of a code, linked from every scan page for its enterprise and its
+# regulators (the console answers 404 to anyone else, and sends a reader not signed in to
+# sign in and back). The link is the same for every reader, so the page stays cacheable.
+# Same origin, as the home page's link to `/api/v1`: `safecode run` serves the console
+# beside the resolver; split units need the front proxy to send `/console/` (and `/api/`)
+# of the public host to the registry unit.
+CONSOLE_CODE_PATH = "/console/codes/"
 
 # What each pictogram means, for its alt text (GB 30000 / GHS names, shortened).
 PICTOGRAM_NAMES: dict[str, dict[Lang, str]] = {
@@ -190,6 +201,7 @@ def render_scan_page(
         class_names=transport_class_names(
             (record.get("transport") or {}).get("transport_class"), lang
         ),
+        console_code_path=CONSOLE_CODE_PATH,
         # A fixed comment of ours, not input: safe to emit unescaped.
         marker=Markup(SCAN_CONTEXT_MARKER.decode()),  # noqa: S704
     )

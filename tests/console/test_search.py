@@ -148,6 +148,25 @@ async def test_the_enterprise_page_shows_record_products_certificate_filings_and
     assert "product.create" in trail
     assert "丙酮" in text_of(page.__class__(200, text=trail))
     assert trail.index("certificate.issue") < trail.index("product.create")
+    # Each action in words, its recorded name kept beside it.
+    trail_text = text_of(page.__class__(200, text=trail))
+    for readable in ("颁发登记证", "审核通过", "审核驳回", "提交登记申报", "新增产品"):
+        assert readable in trail_text, readable
+    assert trail_text.index("颁发登记证") < trail_text.index("新增产品")
+    assert "<code>submission.approve</code>" in trail
+
+    switched = await reviewer.get(
+        "/lang", to="en", next=f"/console/enterprises/{world.enterprise_id}"
+    )
+    assert switched.status_code == 303
+    english = await reviewer.get(f"/enterprises/{world.enterprise_id}")
+    english_trail = text_of(
+        english.__class__(200, text=english.text[english.text.index('id="audit"') :])
+    )
+    for readable in ("Certificate issued", "Submission approved", "Product added"):
+        assert readable in english_trail, readable
+    assert "颁发登记证" not in english_trail
+    assert "certificate.issue" in english_trail
 
     county = await _person(new_person, COUNTY_REVIEWER)
     assert (await county.get(f"/enterprises/{world.enterprise_id}")).status_code == 200

@@ -259,6 +259,22 @@ def test_the_views_nav_marks_the_current_view_and_the_switch_keeps_it(
     assert page.find("a", href="tel:0351-7654321")
 
 
+@pytest.mark.parametrize("view", VIEWS)
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_footer_links_staff_to_the_console_page_of_the_code(view: str, lang: Lang) -> None:
+    page = parse(scan_page(view, lang))
+    footer = [attrs for tag, attrs, parents in page.elements if tag == "a" and "footer" in parents]
+    (link,) = [a for a in footer if a["href"].startswith("/console/")]
+    assert link["href"] == f"/console/codes/{CODE_ID}"
+    text = {"zh": "企业或监管人员：在控制台查看此码", "en": "Staff: open this code in the console"}
+    assert text[lang] in "".join(page.text)
+    # Left off paper, as the other links are.
+    css = "".join(page.styles)
+    hidden = re.search(r"([^{}]*)\{display:none\}", css[css.index("@media print") :])
+    assert hidden is not None
+    assert ".staff" in hidden.group(1).split(",")
+
+
 def test_the_sds_view_has_sixteen_linkable_collapsible_sections() -> None:
     html = scan_page("sds", "en")
     page = parse(html)
