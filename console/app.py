@@ -15,8 +15,6 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from starlette.routing import Mount
-from starlette.staticfiles import StaticFiles
 
 from codesvc.bodylimit import BodyLimitMiddleware
 from codesvc.keyring import KeyRing
@@ -25,7 +23,7 @@ from codesvc.securityheaders import SecurityHeadersMiddleware, security_headers
 from codesvc.service import UNREACHABLE_ERRORS, ServiceConfig, resources_lifespan
 from console import accounts, csrf, enterprises, jurisdictions, products, reviews, search, staff
 from console.errors import BadForm, CsrfRefused, SignInNeeded
-from console.rendering import PREFIX, STATIC_DIR, environment, lang_of, page, see_other, tr
+from console.rendering import PREFIX, environment, lang_of, page, see_other, tr
 from console.sessions import forget_session
 from registry_api.accounts.rules import PersonalDataCipher
 from registry_api.app import MAX_BODY_BYTES, InternalErrorMiddleware
@@ -71,11 +69,6 @@ def create_app(config: ServiceConfig) -> Starlette:
             *jurisdictions.ROUTES,
             *search.ROUTES,
             *staff.ROUTES,
-            Mount(
-                f"{PREFIX}/static",
-                StaticFiles(directory=STATIC_DIR, check_dir=False),
-                name="static",
-            ),
         ],
         middleware=[
             Middleware(

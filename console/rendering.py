@@ -25,7 +25,6 @@ from public_site.pages import Lang, localized, negotiate_lang, other_lang
 
 PREFIX = "/console"
 TEMPLATES_DIR = Path(__file__).parent / "templates"
-STATIC_DIR = Path(__file__).parent / "static"
 LANG_COOKIE = "sc_lang"
 # Regulators and enterprises read times in Beijing time; the database keeps UTC.
 LOCAL_TIME = ZoneInfo("Asia/Shanghai")

@@ -80,6 +80,27 @@ _ENTERPRISE_FIELDS = {
 }
 
 
+# Values stored as codes, named as people read them (others are shown as they are).
+_SIGNAL_WORDS = {"danger": ("危险", "Danger"), "warning": ("警告", "Warning")}
+_ENTERPRISE_VALUES = {
+    "kinds": {
+        "producer": ("危险化学品生产企业", "producer"),
+        "importer": ("危险化学品进口企业", "importer"),
+        "chemical": ("化工企业", "chemical enterprise"),
+        "pharmaceutical": ("医药企业", "pharmaceutical enterprise"),
+    },
+    "status": {"active": ("正常", "active"), "deregistered": ("已注销", "deregistered")},
+}
+
+
+def _named(value: Any, names: dict[str, tuple[str, str]], lang: Lang) -> Any:
+    """`value` (a code, or a list of codes) by the names people read, in `lang`."""
+    if isinstance(value, list):
+        return [_named(item, names, lang) for item in value]
+    pair = names.get(value) if isinstance(value, str) else None
+    return value if pair is None else pair[0 if lang == "zh" else 1]
+
+
 def field_label(name: str) -> tuple[str, str]:
     """(Chinese, English) name of an enterprise record's field."""
     return _ENTERPRISE_FIELDS.get(name, (name, name))
@@ -159,8 +180,8 @@ def revision_rows(
     add(
         _LABEL,
         ("信号词", "Signal word"),
-        old_label.get("signal_word"),
-        new_label.get("signal_word"),
+        _named(old_label.get("signal_word"), _SIGNAL_WORDS, lang),
+        _named(new_label.get("signal_word"), _SIGNAL_WORDS, lang),
     )
     add(
         _LABEL,
@@ -238,8 +259,8 @@ def record_rows(current: Enterprise, changes: dict[str, Any], lang: Lang) -> lis
         ChangeRow(
             group,
             field_label(name),
-            show(fields.get(name), lang),
-            show(value, lang),
+            show(_named(fields.get(name), _ENTERPRISE_VALUES.get(name, {}), lang), lang),
+            show(_named(value, _ENTERPRISE_VALUES.get(name, {}), lang), lang),
             not _same(fields.get(name), value),
         )
         for name, value in changes.items()
@@ -249,5 +270,6 @@ def record_rows(current: Enterprise, changes: dict[str, Any], lang: Lang) -> lis
 def enterprise_record(current: Enterprise, lang: Lang) -> list[tuple[tuple[str, str], str]]:
     """The enterprise's record as (field label, text) pairs, for beside a submission."""
     return [
-        (field_label(name), show(value, lang)) for name, value in enterprise_fields(current).items()
+        (field_label(name), show(_named(value, _ENTERPRISE_VALUES.get(name, {}), lang), lang))
+        for name, value in enterprise_fields(current).items()
     ]

@@ -226,6 +226,8 @@ def _reject(reviewer: Person, submission_id: int, reason: str) -> None:
     reviewer.open("/console/reviews")
     reviewer.look("province-queue")
     reviewer.page.get_by_role("link", name=f"#{submission_id}", exact=True).click()
+    # Beside the filing, the enterprise's record, its values named as people read them.
+    expect(reviewer.page.locator("main")).to_contain_text("危险化学品生产企业")
     reviewer.look("province-submission")
     reviewer.page.get_by_role("button", name="驳回").click()  # no reason yet
     expect(reviewer.page.locator("#f-reason-error")).to_be_visible()

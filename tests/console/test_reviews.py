@@ -138,6 +138,8 @@ async def test_a_second_revision_is_shown_side_by_side_with_the_changed_section_
     assert 'class="changed"' not in section_1  # unchanged rows are not marked
     signal_word = next(r for r in _rows(page) if "信号词" in r)
     assert 'class="changed"' not in signal_word
+    assert "危险" in signal_word  # named as the label prints it, not the stored code
+    assert "danger" not in signal_word
     assert "统一社会信用代码" in text_of(page)  # the enterprise's record beside it
 
 
