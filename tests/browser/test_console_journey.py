@@ -12,14 +12,11 @@ public pages, at 390×844.
 
 from __future__ import annotations
 
-import io
 import re
 import uuid
 from collections.abc import Iterator
 
 import pytest
-import zxingcpp
-from PIL import Image
 from playwright.sync_api import Browser, expect
 
 from safecode import apps
@@ -31,6 +28,7 @@ from tests.browser.conftest import SCREENSHOTS, _run
 from tests.browser.console_site import DEMO_PASSWORD, Person, Stage, number_in
 from tests.conftest import _admin_execute, database_url_for, free_port, serving
 from tests.console.conftest import sds_fields
+from tests.qr_reading import qr_texts
 
 NEW_USCC = "91140105MA0H2CR40F"  # valid check character; not among the demo enterprises
 OWNER_MOBILE = "13700000009"
@@ -260,9 +258,8 @@ def _national_approves(national: Person, submission_id: int) -> None:
 
 
 def _decode_qr(png: bytes) -> str:
-    found = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
-    assert len(found) == 1
-    return str(found[0].text)
+    [text] = qr_texts(png)
+    return text
 
 
 def _scan_downloaded_qr(owner: Person, product_id: int, visitor: Person) -> None:

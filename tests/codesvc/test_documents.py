@@ -9,7 +9,6 @@ import time
 import httpx
 import pypdfium2
 import pytest
-import zxingcpp
 
 from codesvc.codes import group_code_id
 from codesvc.issuance import CodeStatus
@@ -18,6 +17,7 @@ from codesvc.qr import qr_content
 from safecode.demo import sample_record
 from tests.codesvc.conftest import BASE, World
 from tests.conftest import pdf_text
+from tests.qr_reading import qr_texts
 
 _MM_PER_PT = 25.4 / 72
 
@@ -30,7 +30,7 @@ def _pdf_qr_and_size(data: bytes) -> tuple[list[str], tuple[float, float]]:
         image = page.render(scale=10).to_pil()
     finally:
         document.close()
-    found = [r.text for r in zxingcpp.read_barcodes(image)]
+    found = qr_texts(image)
     return found, (round(width * _MM_PER_PT), round(height * _MM_PER_PT))
 
 

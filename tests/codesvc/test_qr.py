@@ -7,7 +7,6 @@ import io
 import pypdfium2
 import pytest
 import resvg_py
-import zxingcpp
 from PIL import Image
 
 from codesvc.codes import Code, group_code_id, new_code_id, scan_url
@@ -21,6 +20,7 @@ from codesvc.qr import (
     render_qr,
 )
 from codesvc.signing import new_private_key, sign_code
+from tests.qr_reading import qr_texts
 
 KEY = new_private_key()
 BASE_URL = "https://safecode.example.cn"  # 27 characters, about what a deployment uses
@@ -31,7 +31,7 @@ def _code() -> Code:
 
 
 def _decode(image: Image.Image) -> list[str]:
-    return [result.text for result in zxingcpp.read_barcodes(image)]
+    return qr_texts(image)
 
 
 def _png_image(data: bytes) -> Image.Image:

@@ -5,18 +5,16 @@ label PDF by size or package capacity, the A4 print sheet); and who reaches none
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import httpx
 import pypdfium2
-import zxingcpp
-from PIL import Image
 
 from tests.conftest import pdf_text
 from tests.console.conftest import Person, text_of
+from tests.qr_reading import qr_texts
 from tests.registry_api.conftest import API, GOOD_PASSWORD, Signed, first_sign_in, sign_in
 from tests.registry_api.world import (
     OWNER_MOBILE,
@@ -83,7 +81,7 @@ def _error_of(page: httpx.Response, input_id: str) -> str:
 
 
 def _decode_png(data: bytes) -> list[str]:
-    return [r.text for r in zxingcpp.read_barcodes(Image.open(io.BytesIO(data)))]
+    return qr_texts(data)
 
 
 def _pdf_pages(data: bytes) -> list[tuple[int, int]]:

@@ -12,7 +12,6 @@ from typing import Any
 import pypdfium2
 import pytest
 import resvg_py
-import zxingcpp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -34,6 +33,7 @@ from public_site.labels import (
 from public_site.pages import Lang
 from safecode.demo import sample_record
 from tests.conftest import pdf_text
+from tests.qr_reading import qr_texts
 
 CODE = sign_code(new_private_key(), new_code_id("14"), "01")
 URL = scan_url("https://safecode.example.cn", CODE, "LOT-2026-11")
@@ -86,7 +86,7 @@ def _svg_image(svg: bytes, dpi: float) -> Image.Image:
 
 
 def _decode(image: Image.Image) -> list[str]:
-    return [result.text for result in zxingcpp.read_barcodes(image)]
+    return qr_texts(image)
 
 
 def _render(fmt: str, record: dict[str, Any], size: LabelSize, lang: Lang = "zh") -> bytes:

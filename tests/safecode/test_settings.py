@@ -71,6 +71,8 @@ BAD_VALUES = [
     ("LOOKUP_LIMIT_PER_MINUTE", "0", "between 1 and"),
     ("HOST", "http://x", "host name or IP"),
     ("SAFECODE_PROVINCE", "99", "GB/T 2260 province code"),
+    ("CONSOLE_IDLE_MINUTES", "0", "between 1 and 1440"),
+    ("CONSOLE_IDLE_MINUTES", "half", "whole number"),
 ]
 
 
