@@ -105,6 +105,26 @@ class QueueRow:
     waiting: str
 
 
+# A province's queue can hold thousands: a table shows this many at a time, oldest first.
+QUEUE_PAGE_ROWS = 100
+
+
+@dataclass(frozen=True, slots=True)
+class QueueTable:
+    pipeline: str
+    names: tuple[str, str]
+    rows: list[QueueRow]  # this page's
+    total: int
+    start: int  # the offset of the first row shown
+    next_start: int | None
+    previous_start: int | None
+
+
+def _queue_start(text: str) -> int:
+    """Where a page of a queue starts (`?from=`); anything but a small whole number is 0."""
+    return int(text) if text.isdigit() and len(text) <= 7 else 0
+
+
 async def review_queue(request: Request) -> Response:
     """`/console/reviews`: what waits for the reader, one table per pipeline, oldest first."""
     lang = lang_of(request)
@@ -121,25 +141,34 @@ async def review_queue(request: Request) -> Response:
             if actor.account.kind == "enterprise":
                 raise
             queued = None  # a viewer: it reads, it does not review
+    start = _queue_start(request.query_params.get("from", "0")) if chosen else 0
     now = datetime.now(UTC)
-    groups = [
-        (
-            pipeline,
-            PIPELINE_NAMES[pipeline],
-            [
-                QueueRow(
-                    s,
-                    filed_summary(s, lang),
-                    step_name(s.pipeline, s.step, lang),
-                    waiting_time(s.submitted_at, now, lang),
-                )
-                for s, _ in queued or []
-                if s.pipeline == pipeline
-            ],
+    groups = []
+    for pipeline in Pipeline:
+        if chosen and chosen != pipeline:
+            continue
+        waiting = [s for s, _ in queued or [] if s.pipeline == pipeline]
+        shown = waiting[start : start + QUEUE_PAGE_ROWS]
+        after = start + QUEUE_PAGE_ROWS
+        groups.append(
+            QueueTable(
+                pipeline,
+                PIPELINE_NAMES[pipeline],
+                [
+                    QueueRow(
+                        s,
+                        filed_summary(s, lang),
+                        step_name(s.pipeline, s.step, lang),
+                        waiting_time(s.submitted_at, now, lang),
+                    )
+                    for s in shown
+                ],
+                total=len(waiting),
+                start=start,
+                next_start=after if after < len(waiting) else None,
+                previous_start=max(0, start - QUEUE_PAGE_ROWS) if start > 0 else None,
+            )
         )
-        for pipeline in Pipeline
-        if not chosen or chosen == pipeline
-    ]
     return page(
         request,
         "reviews.html",

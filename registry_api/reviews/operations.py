@@ -254,8 +254,10 @@ async def history(conn: Connection, actor: Actor, enterprise_id: int) -> list[Re
 
 
 async def with_decisions(conn: Connection, submissions: list[Submission]) -> list[Reviewed]:
-    decisions = await db.fetch_decisions(conn, [s.id for s in submissions])
-    return [(s, [d for d in decisions if d.submission_id == s.id]) for s in submissions]
+    by_submission: dict[int, list[Decision]] = {s.id: [] for s in submissions}
+    for decision in await db.fetch_decisions(conn, [s.id for s in submissions]):
+        by_submission[decision.submission_id].append(decision)
+    return [(s, by_submission[s.id]) for s in submissions]
 
 
 async def decide(

@@ -11,11 +11,14 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pytest
 
+from console import reviews as console_reviews
 from tests.console.conftest import Person, text_of
-from tests.registry_api.conftest import API, GOOD_PASSWORD
+from tests.registry_api.conftest import API, GOOD_PASSWORD, Signed, first_sign_in, sign_in
 from tests.registry_api.identifiers import credit_code
 from tests.registry_api.world import (
+    ACETONE,
     World,
     approve_all,
     code_of,
@@ -371,3 +374,57 @@ async def test_an_info_update_shows_old_and_new_and_a_deregistration_its_reason(
     page = await county.get(f"/submissions/{closing.json()['id']}")
     assert "注销理由" in text_of(page)
     assert "已停产并拆除装置" in text_of(page)
+
+
+async def test_a_long_queue_is_paged_oldest_first(
+    world: World, new_person: Callable[[], Person], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(console_reviews, "QUEUE_PAGE_ROWS", 2)  # a province's 100, in small
+    _, revision_id = await new_draft(world)
+    filed = [await register(world, revision_id)]
+    county_admin = await sign_in(world.client, COUNTY_ADMIN, GOOD_PASSWORD)
+    admin = Signed(world.client, county_admin.json()["token"], county_admin.json()["account"]["id"])
+    for n in (1, 2):  # two more enterprises: one registration under review each
+        applied = await world.client.post(
+            f"{API}/enterprise-applications",
+            json={
+                "uscc": credit_code("91140105", f"MA0QUEU{n}"),
+                "name": f"太原排队{n}号化工有限公司",
+                "county_id": "140105", "address": "山西省太原市小店区排队路1号",
+                "kinds": ["producer"], "industry_code": "2614", "contact_name": "钱七",
+                "contact_mobile": f"1370000070{n}",
+            },
+        )  # fmt: skip
+        assert applied.status_code == 201, applied.text
+        approved = await admin.post(f"/enterprise-applications/{applied.json()['id']}/approve")
+        owner = await first_sign_in(
+            world.client, f"1370000070{n}", approved.json()["temporary_password"]
+        )
+        enterprise_id = approved.json()["enterprise"]["id"]
+        product = await owner.post(f"/enterprises/{enterprise_id}/products", ACETONE)
+        drafted = await owner.post(f"/products/{product.json()['id']}/revisions", revision_body())
+        registered = await owner.post(
+            f"/enterprises/{enterprise_id}/registrations",
+            {"kind": "new", "revision_ids": [drafted.json()["id"]]},
+        )
+        assert registered.status_code == 201, registered.text
+        filed.append(registered.json()["id"])
+    links = [f"/console/submissions/{n}" for n in filed]
+    province = await _person(new_person, PROVINCE_REVIEWER)
+
+    everything = await province.get("/reviews")
+    assert "显示第 1–2 条，共 3 条" in text_of(everything)
+    assert [link in everything.text for link in links] == [True, True, False]
+    first = await province.get("/reviews", pipeline="registration")
+    assert [link in first.text for link in links] == [True, True, False]
+    assert 'rel="prev"' not in first.text
+    found = re.search(r'href="([^"]+)" rel="next"', first.text)
+    assert found is not None
+    second = await province.client.get(found.group(1).replace("&amp;", "&"))
+    assert [link in second.text for link in links] == [False, False, True]
+    assert "显示第 3–3 条，共 3 条" in text_of(second)
+    assert 'rel="next"' not in second.text
+    assert 'rel="prev"' in second.text
+    junk = await province.get("/reviews", pipeline="registration", **{"from": "-5x"})
+    assert junk.status_code == 200
+    assert links[0] in junk.text  # an unreadable start is the first page
