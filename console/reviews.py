@@ -133,48 +133,49 @@ async def review_queue(request: Request) -> Response:
     if chosen and chosen not in PIPELINE_NAMES:
         errors["pipeline"] = tr(lang, "没有这个审核流程。", "There is no such pipeline.")
         chosen = ""
+    start = _queue_start(request.query_params.get("from", "0")) if chosen else 0
+    shown = [p for p in Pipeline if not chosen or chosen == p]
+    now = datetime.now(UTC)
+    groups: list[QueueTable] = []
     async with connection(request) as conn:
         actor = await signed_in(request, conn)
-        try:
-            queued = await operations.queue(conn, actor)
-        except Forbidden:
-            if actor.account.kind == "enterprise":
-                raise
-            queued = None  # a viewer: it reads, it does not review
-    start = _queue_start(request.query_params.get("from", "0")) if chosen else 0
-    now = datetime.now(UTC)
-    groups = []
-    for pipeline in Pipeline:
-        if chosen and chosen != pipeline:
-            continue
-        waiting = [s for s, _ in queued or [] if s.pipeline == pipeline]
-        shown = waiting[start : start + QUEUE_PAGE_ROWS]
-        after = start + QUEUE_PAGE_ROWS
-        groups.append(
-            QueueTable(
-                pipeline,
-                PIPELINE_NAMES[pipeline],
-                [
-                    QueueRow(
-                        s,
-                        filed_summary(s, lang),
-                        step_name(s.pipeline, s.step, lang),
-                        waiting_time(s.submitted_at, now, lang),
-                    )
-                    for s in shown
-                ],
-                total=len(waiting),
-                start=start,
-                next_start=after if after < len(waiting) else None,
-                previous_start=max(0, start - QUEUE_PAGE_ROWS) if start > 0 else None,
+        reviews = True
+        for pipeline in shown:
+            try:
+                waiting, total = await operations.queue_page(
+                    conn, actor, pipeline, offset=start, limit=QUEUE_PAGE_ROWS
+                )
+            except Forbidden:
+                if actor.account.kind == "enterprise":
+                    raise
+                reviews = False  # a viewer: it reads, it does not review
+                break
+            after = start + QUEUE_PAGE_ROWS
+            groups.append(
+                QueueTable(
+                    pipeline,
+                    PIPELINE_NAMES[pipeline],
+                    [
+                        QueueRow(
+                            s,
+                            filed_summary(s, lang),
+                            step_name(s.pipeline, s.step, lang),
+                            waiting_time(s.submitted_at, now, lang),
+                        )
+                        for s in waiting
+                    ],
+                    total=total,
+                    start=start,
+                    next_start=after if after < total else None,
+                    previous_start=max(0, start - QUEUE_PAGE_ROWS) if start > 0 else None,
+                )
             )
-        )
     return page(
         request,
         "reviews.html",
         status=422 if errors else 200,
         actor=actor,
-        reviews=queued is not None,
+        reviews=reviews,
         groups=groups,
         pipelines=[("", tr(lang, "全部", "All"))]
         + [(p.value, tr(lang, *PIPELINE_NAMES[p])) for p in Pipeline],

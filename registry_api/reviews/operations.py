@@ -217,14 +217,34 @@ def _regulator(actor: Actor) -> Jurisdiction:
     return actor.unit
 
 
-async def queue(conn: Connection, actor: Actor) -> list[Reviewed]:
-    """What waits for the actor: submissions at a step of its level, inside its unit."""
+def _queue_of(actor: Actor) -> tuple[Jurisdiction, list[tuple[str, int]]]:
+    """The reviewer's unit and the (pipeline, step) pairs its level decides."""
     unit = _regulator(actor)
     if actor.account.role not in (Role.ADMIN, Role.REVIEWER):
         raise Forbidden("viewers do not review; admins and reviewers do")
-    steps = [(pipeline.value, index) for pipeline, index in steps_for_level(unit.level)]
+    return unit, [(pipeline.value, index) for pipeline, index in steps_for_level(unit.level)]
+
+
+async def queue(conn: Connection, actor: Actor) -> list[Reviewed]:
+    """What waits for the actor: submissions at a step of its level, inside its unit."""
+    unit, steps = _queue_of(actor)
     waiting = await db.fetch_waiting(conn, steps, unit.path) if steps else []
     return await with_decisions(conn, waiting)
+
+
+async def queue_page(
+    conn: Connection, actor: Actor, pipeline: Pipeline, *, offset: int, limit: int
+) -> tuple[list[Submission], int]:
+    """One page of what waits for the actor in `pipeline`, oldest first (as `queue`), and
+    how many wait in it in all."""
+    unit, steps = _queue_of(actor)
+    steps = [(name, index) for name, index in steps if name == pipeline.value]
+    if not steps:
+        return [], 0
+    shown, total = await db.fetch_waiting_page(conn, steps, unit.path, offset=offset, limit=limit)
+    if not shown and offset > 0:  # past the end: the total is still worth saying
+        total = await db.count_waiting(conn, steps, unit.path)
+    return shown, total
 
 
 async def submission(conn: Connection, actor: Actor, submission_id: int) -> Submission:

@@ -141,23 +141,63 @@ async def fetch_enterprise_submissions(conn: Connection, enterprise_id: int) -> 
     return [_submission(row) for row in rows]
 
 
+# The `= ANY` conditions let the planner walk the pending index (submissions_waiting)
+# instead of every enterprise of a province; the pairs then keep the exact steps.
+_WAITING = """
+    FROM submissions s
+    JOIN enterprises e ON e.id = s.enterprise_id
+    JOIN jurisdictions j ON j.id = e.county_id
+    WHERE s.status = 'pending' AND s.pipeline = ANY($1::text[]) AND s.step = ANY($2::int[])
+      AND (s.pipeline, s.step) IN (SELECT * FROM unnest($1::text[], $2::int[]))
+      AND (j.path = $3 OR j.path LIKE $3 || '/%')
+"""
+
+
 async def fetch_waiting(
     conn: Connection, steps: list[tuple[str, int]], path: str
 ) -> list[Submission]:
-    """Pending submissions waiting at one of `steps`, of enterprises under `path`."""
+    """Pending submissions waiting at one of `steps`, of enterprises under `path`, oldest
+    first."""
+    submissions, _ = await fetch_waiting_page(conn, steps, path, offset=0, limit=None)
+    return submissions
+
+
+async def fetch_waiting_page(
+    conn: Connection, steps: list[tuple[str, int]], path: str, *, offset: int, limit: int | None
+) -> tuple[list[Submission], int]:
+    """`limit` (None: all) of the pending submissions waiting at one of `steps`, of
+    enterprises under `path`, oldest first from `offset`; and how many wait in all (0 when
+    the page is empty). The page is chosen before its rows are read whole, so a long
+    queue costs a page's reading, not the queue's."""
     rows = await conn.fetch(
         f"""
-        SELECT {_SUBMISSION} {_SUBMISSION_FROM}
-        JOIN unnest($1::text[], $2::int[]) AS w(pipeline, step)
-          ON w.pipeline = s.pipeline AND w.step = s.step
-        WHERE s.status = 'pending' AND (j.path = $3 OR j.path LIKE $3 || '/%')
-        ORDER BY s.submitted_at, s.id
+        WITH page AS (
+            SELECT s.id, s.submitted_at, count(*) OVER () AS total {_WAITING}
+            ORDER BY s.submitted_at, s.id LIMIT $5 OFFSET $4
+        )
+        SELECT {_SUBMISSION}, page.total {_SUBMISSION_FROM}
+        JOIN page ON page.id = s.id
+        ORDER BY page.submitted_at, page.id
         """,
         [pipeline for pipeline, _ in steps],
         [step for _, step in steps],
         path,
+        offset,
+        limit,
     )
-    return [_submission(row) for row in rows]
+    total = rows[0]["total"] if rows else 0
+    return [_submission({k: v for k, v in row.items() if k != "total"}) for row in rows], total
+
+
+async def count_waiting(conn: Connection, steps: list[tuple[str, int]], path: str) -> int:
+    """How many submissions wait at `steps` under `path`."""
+    total: int = await conn.fetchval(
+        f"SELECT count(*) {_WAITING}",
+        [pipeline for pipeline, _ in steps],
+        [step for _, step in steps],
+        path,
+    )
+    return total
 
 
 async def record_decision(
