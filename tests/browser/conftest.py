@@ -13,6 +13,7 @@ import shutil
 import uuid
 from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -84,6 +85,23 @@ def browser(chromium: str, playwright: Playwright) -> Iterator[Browser]:
     browser.close()
 
 
+@contextmanager
+def database_of_its_own(server_urls: ServiceUrls, template_database: str) -> Iterator[ServiceUrls]:
+    """The servers' URLs with a database cloned from the migrated template, dropped after."""
+    database = f"safecode_t_{uuid.uuid4().hex[:12]}"
+    _run(
+        _admin_execute(
+            server_urls.database_url, f'CREATE DATABASE "{database}" TEMPLATE "{template_database}"'
+        )
+    )
+    try:
+        yield ServiceUrls(
+            database_url_for(server_urls.database_url, database), server_urls.redis_url
+        )
+    finally:
+        _run(_admin_execute(server_urls.database_url, f'DROP DATABASE "{database}" WITH (FORCE)'))
+
+
 @pytest.fixture(scope="package")
 def site(
     chromium: str,
@@ -92,19 +110,12 @@ def site(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Site]:
     """Both resolvers running, with an active, a suspended and a revoked code published."""
-    database = f"safecode_t_{uuid.uuid4().hex[:12]}"
-    _run(
-        _admin_execute(
-            server_urls.database_url, f'CREATE DATABASE "{database}" TEMPLATE "{template_database}"'
-        )
-    )
-    urls = ServiceUrls(database_url_for(server_urls.database_url, database), server_urls.redis_url)
-    client = redis.Redis.from_url(urls.redis_url)
-    client.flushdb()
-    client.close()
-    port, unavailable_port = free_port(), free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    try:
+    with database_of_its_own(server_urls, template_database) as urls:
+        client = redis.Redis.from_url(urls.redis_url)
+        client.flushdb()
+        client.close()
+        port, unavailable_port = free_port(), free_port()
+        base_url = f"http://127.0.0.1:{port}"
         active, suspended, revoked = _run(_publish_codes(urls, base_url))
         # The signature's 20th character from the end, as loadtests/bench_scan.py forges it.
         forged = f"{active[:-20]}{'A' if active[-20] != 'A' else 'B'}{active[-19:]}"
@@ -128,8 +139,6 @@ def site(
                 forged,
                 unknown,
             )
-    finally:
-        _run(_admin_execute(server_urls.database_url, f'DROP DATABASE "{database}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="package")

@@ -13,7 +13,6 @@ public pages, at 390×844.
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -24,9 +23,9 @@ from safecode.demo import ensure_demo_registry
 from safecode.embedded import ServiceUrls
 from safecode.master_key import load_master_key
 from safecode.settings import load_settings
-from tests.browser.conftest import SCREENSHOTS, _run
+from tests.browser.conftest import SCREENSHOTS, _run, database_of_its_own
 from tests.browser.console_site import DEMO_PASSWORD, Person, Stage, number_in
-from tests.conftest import _admin_execute, database_url_for, free_port, serving
+from tests.conftest import free_port, serving
 from tests.console.conftest import sds_fields
 from tests.qr_reading import qr_texts
 
@@ -47,13 +46,6 @@ def stage(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Stage]:
     """The all-in-one product under uvicorn on a database of its own with the demo registry."""
-    database = f"safecode_t_{uuid.uuid4().hex[:12]}"
-    _run(
-        _admin_execute(
-            server_urls.database_url, f'CREATE DATABASE "{database}" TEMPLATE "{template_database}"'
-        )
-    )
-    urls = ServiceUrls(database_url_for(server_urls.database_url, database), server_urls.redis_url)
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     settings = load_settings(
@@ -64,14 +56,12 @@ def stage(
     )
     shots = SCREENSHOTS / "console"
     shots.mkdir(parents=True, exist_ok=True)
-    try:
+    with database_of_its_own(server_urls, template_database) as urls:
         _run(ensure_demo_registry(urls.database_url, master_key=load_master_key(settings)))
         with serving(apps.all_in_one_app(settings, urls), port):
             stage = Stage(browser, base_url, shots)
             yield stage
             stage.close()
-    finally:
-        _run(_admin_execute(server_urls.database_url, f'DROP DATABASE "{database}" WITH (FORCE)'))
 
 
 def _apply(applicant: Person) -> int:
