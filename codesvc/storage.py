@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from asyncpg import Connection as _Connection
@@ -552,3 +553,385 @@ async def add_scan_counts(conn: Connection, counts: Sequence[tuple[str, date, st
         """,
         counts,
     )
+
+
+# --- lifecycle: batches, recalls, items -------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BatchRow:
+    id: int
+    code_id: str
+    batch_no: str
+    produced_on: date
+    use_by: date
+    use_by_kind: str  # expiry | retest
+    quantity: Decimal
+    unit: str
+    packaging: dict[str, Any]
+    site: str | None
+    declared_by: str
+    declared_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RecallRow:
+    id: int
+    batch_id: int
+    reason: str
+    instructions: str
+    started_by: str
+    started_at: datetime
+    ended_by: str | None
+    ended_at: datetime | None
+    end_note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ItemIssueRow:
+    id: int
+    batch_id: int
+    kind: str  # item | case | pallet
+    count: int
+    issued_by: str
+    issued_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ItemRow:
+    serial: str
+    batch_id: int
+    issue_id: int
+    seq: int
+    kind: str
+    state: str
+    state_at: datetime | None
+    holder: int | None
+    parent: str | None
+    alerted_at: datetime | None
+
+
+_BATCH_COLUMNS = (
+    "id, code_id, batch_no, produced_on, use_by, use_by_kind, quantity, unit, packaging, "
+    "site, declared_by, declared_at"
+)
+_RECALL_COLUMNS = (
+    "id, batch_id, reason, instructions, started_by, started_at, ended_by, ended_at, end_note"
+)
+_ITEM_COLUMNS = "serial, batch_id, issue_id, seq, kind, state, state_at, holder, parent, alerted_at"
+
+
+def _batch(row: Any) -> BatchRow:
+    values = dict(row)
+    values["packaging"] = json.loads(values["packaging"])
+    return BatchRow(**values)
+
+
+async def insert_batch(
+    conn: Connection,
+    *,
+    code_id: str,
+    batch_no: str,
+    produced_on: date,
+    use_by: date,
+    use_by_kind: str,
+    quantity: Decimal,
+    unit: str,
+    packaging: dict[str, Any],
+    site: str | None,
+    declared_by: str,
+) -> BatchRow | None:
+    """The batch declared; None when the code already has a batch of that number."""
+    row = await conn.fetchrow(
+        f"""
+        INSERT INTO batches (code_id, batch_no, produced_on, use_by, use_by_kind, quantity,
+                             unit, packaging, site, declared_by)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+        ON CONFLICT (code_id, batch_no) DO NOTHING
+        RETURNING {_BATCH_COLUMNS}
+        """,
+        code_id, batch_no, produced_on, use_by, use_by_kind, quantity, unit,
+        json.dumps(packaging, ensure_ascii=False), site, declared_by,
+    )  # fmt: skip
+    return None if row is None else _batch(row)
+
+
+async def fetch_batch(conn: Connection, code_id: str, batch_no: str) -> BatchRow | None:
+    row = await conn.fetchrow(
+        f"SELECT {_BATCH_COLUMNS} FROM batches WHERE code_id = $1 AND batch_no = $2",
+        code_id,
+        batch_no,
+    )
+    return None if row is None else _batch(row)
+
+
+async def fetch_batch_by_id(conn: Connection, batch_id: int) -> BatchRow | None:
+    row = await conn.fetchrow(f"SELECT {_BATCH_COLUMNS} FROM batches WHERE id = $1", batch_id)
+    return None if row is None else _batch(row)
+
+
+async def fetch_batches_by_id(conn: Connection, batch_ids: Sequence[int]) -> dict[int, BatchRow]:
+    rows = await conn.fetch(
+        f"SELECT {_BATCH_COLUMNS} FROM batches WHERE id = ANY($1::bigint[])", list(batch_ids)
+    )
+    return {row["id"]: _batch(row) for row in rows}
+
+
+async def fetch_batches(
+    conn: Connection, code_id: str, *, limit: int, before: int | None = None
+) -> list[BatchRow]:
+    """The code's batches, the newest first, `limit` of them older than batch `before`."""
+    rows = await conn.fetch(
+        f"""
+        SELECT {_BATCH_COLUMNS} FROM batches
+        WHERE code_id = $1 AND ($2::bigint IS NULL OR id < $2)
+        ORDER BY id DESC LIMIT $3
+        """,
+        code_id,
+        before,
+        limit,
+    )
+    return [_batch(row) for row in rows]
+
+
+async def fetch_recalls(conn: Connection, batch_id: int) -> list[RecallRow]:
+    """Every recall of the batch, the newest first (an open one is first)."""
+    rows = await conn.fetch(
+        f"SELECT {_RECALL_COLUMNS} FROM batch_recalls WHERE batch_id = $1 ORDER BY id DESC",
+        batch_id,
+    )
+    return [RecallRow(**dict(row)) for row in rows]
+
+
+async def fetch_open_recalls(conn: Connection, batch_ids: Sequence[int]) -> dict[int, RecallRow]:
+    rows = await conn.fetch(
+        f"""
+        SELECT {_RECALL_COLUMNS} FROM batch_recalls
+        WHERE batch_id = ANY($1::bigint[]) AND ended_at IS NULL
+        """,
+        list(batch_ids),
+    )
+    return {row["batch_id"]: RecallRow(**dict(row)) for row in rows}
+
+
+async def start_recall(
+    conn: Connection, batch_id: int, *, reason: str, instructions: str, started_by: str
+) -> RecallRow | None:
+    """The recall started; None when the batch is under a recall already."""
+    row = await conn.fetchrow(
+        f"""
+        INSERT INTO batch_recalls (batch_id, reason, instructions, started_by)
+        VALUES ($1, $2, $3, $4)
+        ON CONFLICT (batch_id) WHERE ended_at IS NULL DO NOTHING
+        RETURNING {_RECALL_COLUMNS}
+        """,
+        batch_id,
+        reason,
+        instructions,
+        started_by,
+    )
+    return None if row is None else RecallRow(**dict(row))
+
+
+async def end_recall(
+    conn: Connection, batch_id: int, *, ended_by: str, note: str | None
+) -> RecallRow | None:
+    """The batch's open recall, ended; None when none was open."""
+    row = await conn.fetchrow(
+        f"""
+        UPDATE batch_recalls SET ended_by = $2, ended_at = now(), end_note = $3
+        WHERE batch_id = $1 AND ended_at IS NULL
+        RETURNING {_RECALL_COLUMNS}
+        """,
+        batch_id,
+        ended_by,
+        note,
+    )
+    return None if row is None else RecallRow(**dict(row))
+
+
+async def insert_item_issue(
+    conn: Connection, batch_id: int, *, kind: str, count: int, issued_by: str
+) -> ItemIssueRow:
+    row = await conn.fetchrow(
+        """
+        INSERT INTO item_issues (batch_id, kind, count, issued_by) VALUES ($1, $2, $3, $4)
+        RETURNING id, batch_id, kind, count, issued_by, issued_at
+        """,
+        batch_id,
+        kind,
+        count,
+        issued_by,
+    )
+    assert row is not None  # INSERT ... RETURNING gives its row
+    return ItemIssueRow(**dict(row))
+
+
+async def fetch_item_issue(conn: Connection, issue_id: int) -> ItemIssueRow | None:
+    row = await conn.fetchrow(
+        "SELECT id, batch_id, kind, count, issued_by, issued_at FROM item_issues WHERE id = $1",
+        issue_id,
+    )
+    return None if row is None else ItemIssueRow(**dict(row))
+
+
+async def fetch_item_issues(conn: Connection, batch_id: int) -> list[ItemIssueRow]:
+    rows = await conn.fetch(
+        """
+        SELECT id, batch_id, kind, count, issued_by, issued_at FROM item_issues
+        WHERE batch_id = $1 ORDER BY id
+        """,
+        batch_id,
+    )
+    return [ItemIssueRow(**dict(row)) for row in rows]
+
+
+async def copy_items(conn: Connection, issue: ItemIssueRow, serials: Sequence[str]) -> None:
+    """Store the issue's serials with COPY (a million in a few seconds); a serial that
+    exists already (odds about n / 2**60) fails the whole COPY, and the caller retries."""
+    batch_id, issue_id, kind = issue.batch_id, issue.id, issue.kind
+    await conn.copy_records_to_table(
+        "items",
+        records=((serial, batch_id, issue_id, seq, kind) for seq, serial in enumerate(serials, 1)),
+        columns=("serial", "batch_id", "issue_id", "seq", "kind"),
+    )
+
+
+async def fetch_issue_serials(
+    conn: Connection, issue_id: int, *, after_seq: int, limit: int
+) -> list[tuple[int, str]]:
+    """(seq, serial) of the issue after `after_seq`, in seq order, `limit` of them."""
+    rows = await conn.fetch(
+        """
+        SELECT seq, serial FROM items WHERE issue_id = $1 AND seq > $2
+        ORDER BY seq LIMIT $3
+        """,
+        issue_id,
+        after_seq,
+        limit,
+    )
+    return [(row["seq"], row["serial"]) for row in rows]
+
+
+async def fetch_item(conn: Connection, serial: str) -> ItemRow | None:
+    row = await conn.fetchrow(f"SELECT {_ITEM_COLUMNS} FROM items WHERE serial = $1", serial)
+    return None if row is None else ItemRow(**dict(row))
+
+
+async def fetch_items_for_update(conn: Connection, serials: Sequence[str]) -> dict[str, ItemRow]:
+    """The items named that exist, locked until the transaction ends (in serial order, so
+    two transactions locking overlapping sets cannot deadlock)."""
+    rows = await conn.fetch(
+        f"""
+        SELECT {_ITEM_COLUMNS} FROM items WHERE serial = ANY($1::text[])
+        ORDER BY serial FOR UPDATE
+        """,
+        list(serials),
+    )
+    return {row["serial"]: ItemRow(**dict(row)) for row in rows}
+
+
+async def fetch_children(conn: Connection, parents: Sequence[str]) -> dict[str, list[str]]:
+    """The serials packed directly in each parent named."""
+    rows = await conn.fetch(
+        "SELECT parent, serial FROM items WHERE parent = ANY($1::text[]) ORDER BY serial",
+        list(parents),
+    )
+    children: dict[str, list[str]] = {}
+    for row in rows:
+        children.setdefault(row["parent"], []).append(row["serial"])
+    return children
+
+
+async def update_items(
+    conn: Connection,
+    changes: Sequence[tuple[str, str, datetime | None, int | None, str | None]],
+) -> None:
+    """Write (serial, state, state_at, holder, parent) of each item, in one statement."""
+    await conn.execute(
+        """
+        UPDATE items i SET state = c.state, state_at = c.state_at, holder = c.holder,
+                           parent = c.parent
+        FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::bigint[], $5::text[])
+             AS c(serial, state, state_at, holder, parent)
+        WHERE i.serial = c.serial
+        """,
+        [c[0] for c in changes],
+        [c[1] for c in changes],
+        [c[2] for c in changes],
+        [c[3] for c in changes],
+        [c[4] for c in changes],
+    )
+
+
+async def mark_items_alerted(conn: Connection, serials: Sequence[str]) -> None:
+    """The first alert about each item is dated (its scan page shows a caution from then)."""
+    await conn.execute(
+        """
+        UPDATE items SET alerted_at = now()
+        WHERE serial = ANY($1::text[]) AND alerted_at IS NULL
+        """,
+        list(serials),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class BatchScanRow:
+    """What a scan of a batch shows of it: the batch and its open recall."""
+
+    batch: BatchRow
+    recall: RecallRow | None
+
+
+@dataclass(frozen=True, slots=True)
+class ItemScanRow:
+    """What a scan of an item shows of it: the item, the batch and code it belongs to."""
+
+    item: ItemRow
+    code_id: str
+    batch_no: str
+
+
+async def fetch_batch_scan(conn: Connection, code_id: str, batch_no: str) -> BatchScanRow | None:
+    batch = await fetch_batch(conn, code_id, batch_no)
+    if batch is None:
+        return None
+    recalls = await fetch_open_recalls(conn, [batch.id])
+    return BatchScanRow(batch, recalls.get(batch.id))
+
+
+async def fetch_item_scan(conn: Connection, serial: str) -> ItemScanRow | None:
+    row = await conn.fetchrow(
+        f"""
+        SELECT {", ".join("i." + c for c in _ITEM_COLUMNS.split(", "))}, b.code_id, b.batch_no
+        FROM items i JOIN batches b ON b.id = i.batch_id WHERE i.serial = $1
+        """,
+        serial,
+    )
+    if row is None:
+        return None
+    values = dict(row)
+    code_id, batch_no = values.pop("code_id"), values.pop("batch_no")
+    return ItemScanRow(ItemRow(**values), code_id, batch_no)
+
+
+async def queue_lifecycle_invalidation(conn: Connection, keys: Sequence[str]) -> None:
+    """Ask the relay to drop these lifecycle cache keys from Redis and announce them, once
+    this transaction commits (and never if it does not)."""
+    if not keys:
+        return
+    await conn.execute("INSERT INTO lifecycle_outbox (keys) VALUES ($1::text[])", list(keys))
+    await conn.execute(f"NOTIFY {OUTBOX_CHANNEL}")
+
+
+async def claim_lifecycle_outbox(conn: Connection, limit: int) -> list[tuple[int, list[str]]]:
+    """(id, keys) of the oldest lifecycle outbox rows, locked until the transaction ends."""
+    rows = await conn.fetch(
+        "SELECT id, keys FROM lifecycle_outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+        limit,
+    )
+    return [(row["id"], list(row["keys"])) for row in rows]
+
+
+async def delete_lifecycle_outbox(conn: Connection, ids: Sequence[int]) -> None:
+    await conn.execute("DELETE FROM lifecycle_outbox WHERE id = ANY($1::bigint[])", list(ids))
