@@ -1,5 +1,7 @@
 """The relay: copies published variants from PostgreSQL's outbox to Redis, announces each
-change so every resolver drops its copy, and moves scan counts into PostgreSQL.
+change so every resolver drops its copy, drops the batches and items that changed
+(`lifecycle_outbox`) from Redis and announces them too, and moves scan counts and flags
+into PostgreSQL.
 
 One relay is active per deployment: it holds a PostgreSQL advisory lock on a connection
 of its own, and others wait on standby until that connection goes away. An outbox row
@@ -18,9 +20,10 @@ import asyncpg
 import redis.asyncio as aioredis
 
 from codesvc import storage
+from codesvc.lifecycle_cache import drop_in_redis
 from codesvc.scancache import INVALIDATION_CHANNEL, entry_from_row, store_in_redis
 from codesvc.service import BACKEND_ERRORS
-from codesvc.telemetry import move_counts_to_postgres
+from codesvc.telemetry import move_counts_to_postgres, move_flags_to_postgres
 
 _RELAY_LOCK = 0x5AFE_0E1A
 _BATCH = 200
@@ -42,13 +45,16 @@ class Relay:
         self.active = False
 
     async def drain(self) -> int:
-        """Copy every waiting outbox row to Redis; returns how many rows were handled."""
+        """Copy every waiting outbox row to Redis, and drop every batch and item the
+        lifecycle outbox names; returns how many rows of either were handled."""
         handled = 0
-        while True:
-            batch = await self._drain_batch()
-            handled += batch
-            if batch < _BATCH:
-                return handled
+        for drain_batch in (self._drain_batch, self._drain_lifecycle_batch):
+            while True:
+                batch = await drain_batch()
+                handled += batch
+                if batch < _BATCH:
+                    break
+        return handled
 
     async def _drain_batch(self) -> int:
         async with self._pool.acquire() as conn, conn.transaction():
@@ -64,6 +70,18 @@ class Relay:
                 )
                 await self._redis.publish(INVALIDATION_CHANNEL, code_id)
             await storage.delete_outbox(conn, [row_id for row_id, _, _ in rows])
+            return len(rows)
+
+    async def _drain_lifecycle_batch(self) -> int:
+        # A recall must reach scans within a second: the rows are deleted in the
+        # transaction that dropped their keys, so a crash leaves them to be done again.
+        async with self._pool.acquire() as conn, conn.transaction():
+            rows = await storage.claim_lifecycle_outbox(conn, _BATCH)
+            if not rows:
+                return 0
+            keys = list(dict.fromkeys(key for _, row_keys in rows for key in row_keys))
+            await drop_in_redis(self._redis, keys)
+            await storage.delete_lifecycle_outbox(conn, [row_id for row_id, _ in rows])
             return len(rows)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -95,6 +113,7 @@ class Relay:
                     await self.drain()
                     if time.monotonic() >= counts_due:
                         await move_counts_to_postgres(self._redis, self._pool)
+                        await move_flags_to_postgres(self._redis, self._pool)
                         counts_due = time.monotonic() + _COUNTS_SECONDS
                 except BACKEND_ERRORS as exc:
                     _log.warning(

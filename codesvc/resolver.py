@@ -34,6 +34,9 @@ from codesvc.codes import (
     parse_code_id,
     parse_scan_path,
 )
+from codesvc.item_states import END_STATES
+from codesvc.lifecycle_cache import LifecycleCache
+from codesvc.lifecycle_facts import item_facts, lifecycle_json
 from codesvc.limits import Limit, spend
 from codesvc.metrics import ResolverMetrics
 from codesvc.negotiation import MEDIA_TYPES, choose_media
@@ -41,12 +44,15 @@ from codesvc.publishing import html_variant
 from codesvc.records import VIEWS
 from codesvc.revoked_keys import RevokedKeys
 from codesvc.scancache import BackendUnavailable, ScanCache
+from codesvc.serials import parse_serial
 from codesvc.service import BACKEND_ERRORS, Resources, ServiceConfig
-from codesvc.telemetry import ScanCounter
+from codesvc.telemetry import ScanCounter, ScanFlag, ScanFlags
 from public_site.pages import Lang, negotiate_lang, render_error_page
 from public_site.scan_pages import (
     SCAN_CONTEXT_MARKER,
+    ScanLifecycle,
     mark_view_links_typed,
+    render_not_genuine_item_page,
     render_not_genuine_page,
     render_scan_context,
 )
@@ -63,6 +69,8 @@ class ResolverState:
     counter: ScanCounter
     public_base_url: str
     revoked: RevokedKeys
+    lifecycle: LifecycleCache
+    flags: ScanFlags
 
 
 @asynccontextmanager
@@ -79,27 +87,39 @@ async def open_resolver_state(
         redis_ttl=config.redis_record_ttl_seconds,
         observe=metrics.observe_layer,
     )
+    lifecycle = LifecycleCache(
+        resources.pool,
+        resources.redis,
+        l1_size=config.l1_cache_size,
+        l1_ttl=config.l1_cache_ttl_seconds,
+        negative_ttl=config.negative_cache_ttl_seconds,
+        redis_ttl=config.redis_record_ttl_seconds,
+    )
     counter = ScanCounter()
+    flags = ScanFlags()
     revoked = RevokedKeys()
     # Known before the first scan: a revoked key's codes never pass as genuine.
     with contextlib.suppress(*BACKEND_ERRORS):
         await revoked.refresh(resources.pool)
     stop = asyncio.Event()
     tasks = [
-        asyncio.create_task(cache.follow_invalidations(stop)),
+        asyncio.create_task(cache.follow_invalidations(stop, also=[lifecycle])),
         asyncio.create_task(counter.flush_every(resources.redis, stop)),
+        asyncio.create_task(flags.flush_every(resources.redis, stop)),
         asyncio.create_task(revoked.follow(resources.pool, stop)),
     ]
     # Serve once invalidations are followed (subscribing drops L1), unless Redis is down.
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(cache.subscribed.wait(), 1.0)
     try:
-        yield ResolverState(cache, counter, config.public_base_url, revoked)
+        yield ResolverState(cache, counter, config.public_base_url, revoked, lifecycle, flags)
     finally:
         stop.set()
         await asyncio.gather(*tasks, return_exceptions=True)
         await cache.close()
+        await lifecycle.close()
         await counter.flush(resources.redis)  # what is counted at shutdown is kept
+        await flags.flush(resources.redis)
 
 
 def request_lang(request: Request) -> Lang:
@@ -112,6 +132,8 @@ def _page(kind: str, status: int, lang: Lang, detail: str | None) -> bytes:
     """Error pages are few (the details come from a bounded set of messages): render once."""
     if kind == "not_genuine":
         return render_not_genuine_page(lang).encode()
+    if kind == "not_genuine_item":
+        return render_not_genuine_item_page(lang).encode()
     text = detail or _DETAILS.get(kind, {}).get(lang)
     return render_error_page(status, lang, detail=text).encode()
 
@@ -156,11 +178,17 @@ def error_page(kind: str, status: int, lang: Lang, detail: str | None = None) ->
 
 @functools.lru_cache(maxsize=4096)
 def _scan_context(
-    lang: Lang, typed: bool, batch: str | None, serial: str | None, withdrawn: bool = False
+    lang: Lang,
+    typed: bool,
+    batch: str | None,
+    serial: str | None,
+    withdrawn: bool = False,
+    lifecycle: ScanLifecycle | None = None,
 ) -> tuple[bytes, str]:
-    """The context line spliced into a page, and what it adds to the page's ETag."""
+    """The context spliced into a page, and what it adds to the page's ETag (so a page
+    whose recall, item state or alert changed is never answered 304)."""
     context = render_scan_context(
-        lang, typed=typed, batch=batch, serial=serial, withdrawn=withdrawn
+        lang, typed=typed, batch=batch, serial=serial, withdrawn=withdrawn, lifecycle=lifecycle
     )
     return context, hashlib.sha256(context).hexdigest()[:8]
 
@@ -178,7 +206,9 @@ async def answer_scan(
     lang = negotiate_lang(query.get("lang"), accept_language)
     try:
         target = parse_scan_path(path)
-    except CodeFormatError as exc:
+        # A mistyped serial is caught by its check character, before any lookup.
+        serial = None if target.serial is None else parse_serial(target.serial)
+    except CodeFormatError as exc:  # SerialError among them
         return _error("bad_code", 400, lang, detail=str(exc))
     view = query.get("view", "label")
     if view not in VIEWS:
@@ -207,18 +237,29 @@ async def answer_scan(
         return _error("not_genuine", 404, lang)
     if variant is None:
         return _error("unpublished", 404, lang)
+    lifecycle = None
+    if target.batch is not None and entry.status != "revoked":
+        found_lifecycle = await _batch_and_item(state, code_id, target.batch, serial, lang)
+        if found_lifecycle is None:
+            return _error("not_genuine_item", 404, lang)
+        lifecycle = found_lifecycle
     state.counter.add(code_id, view if media == "html" else media)
 
     body, etag = variant.body, variant.etag
     if media == "html":
         typed = query.get("src") == "typed"
-        context, suffix = _scan_context(lang, typed, target.batch, target.serial, withdrawn)
+        context, suffix = _scan_context(lang, typed, target.batch, serial, withdrawn, lifecycle)
         body = body.replace(SCAN_CONTEXT_MARKER, context, 1)
         if typed:
             body = mark_view_links_typed(body)
         etag = f'{etag[:-1]}-{suffix}"'
-    elif withdrawn and media == "json":
-        body, etag = _withdrawn_json(body, _key_id(target)), f'{etag[:-1]}-withdrawn"'
+    elif media == "json":
+        if withdrawn:
+            body, etag = _withdrawn_json(body, _key_id(target)), f'{etag[:-1]}-withdrawn"'
+        if lifecycle is not None:
+            addition = lifecycle_json(target.batch, serial, lifecycle)
+            body = body[:-1] + addition + b"}"  # the document is an object: add its fields
+            etag = f'{etag[:-1]}-{hashlib.sha256(addition).hexdigest()[:8]}"'
     headers = [
         (b"etag", etag.encode()),
         (b"vary", VARY),
@@ -230,6 +271,31 @@ async def answer_scan(
         return ScanAnswer(304, headers, b"")
     headers.append((b"content-type", MEDIA_TYPES[media].encode()))
     return ScanAnswer(410 if entry.status == "revoked" else 200, headers, body)
+
+
+async def _batch_and_item(
+    state: ResolverState, code_id: str, batch_no: str, serial: str | None, lang: Lang
+) -> ScanLifecycle | None:
+    """What the page shows of the batch and item the path names, with the scan's flags
+    counted; None for a serial not issued for this code and batch (never the data)."""
+    try:
+        batch, item = await state.lifecycle.scan(code_id, batch_no, serial)
+    except BackendUnavailable:
+        # The code is genuine and its hazard data at hand: shown, claiming nothing of
+        # the batch or item.
+        return ScanLifecycle(None, checked=False)
+    if serial is not None:
+        if item is None:
+            state.flags.add(ScanFlag.NOT_ISSUED, code_id, batch_no, serial)
+            return None
+        if item.code_id != code_id or item.batch_no != batch_no:
+            state.flags.add(ScanFlag.OTHER_BATCH, code_id, batch_no, serial)
+            return None
+        if item.state in END_STATES:
+            state.flags.add(ScanFlag.AFTER_END, code_id, batch_no, serial)
+    if batch is not None:
+        state.flags.add(ScanFlag.BATCH_SCANS, code_id, batch_no)
+    return ScanLifecycle(batch, None if item is None else item_facts(item, lang))
 
 
 def _key_id(target: ScanTarget) -> str:

@@ -26,8 +26,9 @@ import dataclasses
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import asyncpg
 import redis.asyncio as aioredis
@@ -349,23 +350,34 @@ class ScanCache:
         while len(self._unknown) > max(self._l1_size, 1000):
             self._unknown.popitem(last=False)
 
-    async def follow_invalidations(self, stop: asyncio.Event) -> None:
+    async def follow_invalidations(
+        self, stop: asyncio.Event, also: Sequence[InvalidationFollower] = ()
+    ) -> None:
         """Drop codes as the relay announces them, until `stop`; reconnects by itself.
+        Announced keys with a colon (lifecycle keys: `sc:batch:…`, `sc:item:…`; a code_id
+        has none) go to `also`, the other caches of the process.
 
-        On every (re)subscription the whole L1 is dropped: announcements made while
-        disconnected were missed.
+        On every (re)subscription the whole L1 is dropped (and `also` cleared):
+        announcements made while disconnected were missed.
         """
         while not stop.is_set():
             pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(INVALIDATION_CHANNEL)
                 self.clear()
+                for follower in also:
+                    follower.clear()
                 self.subscribed.set()
                 while not stop.is_set():
                     message = await pubsub.get_message(timeout=0.5)
                     if message is not None:
                         data = message["data"]
-                        self.invalidate(data.decode() if isinstance(data, bytes) else str(data))
+                        name = data.decode() if isinstance(data, bytes) else str(data)
+                        if ":" not in name:
+                            self.invalidate(name)
+                            continue
+                        for follower in also:
+                            follower.invalidate(name)
             except BACKEND_ERRORS:
                 self.subscribed.clear()
                 await _sleep_unless(stop, 0.5)
@@ -374,6 +386,14 @@ class ScanCache:
                     await pubsub.aclose()  # type: ignore[no-untyped-call]
                 except BACKEND_ERRORS:
                     _log.debug("closing a broken pub/sub connection failed")
+
+
+class InvalidationFollower(Protocol):
+    """Another in-process cache that the relay's announcements reach."""
+
+    def invalidate(self, key: str) -> None: ...
+
+    def clear(self) -> None: ...
 
 
 async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:

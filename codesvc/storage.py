@@ -935,3 +935,110 @@ async def claim_lifecycle_outbox(conn: Connection, limit: int) -> list[tuple[int
 
 async def delete_lifecycle_outbox(conn: Connection, ids: Sequence[int]) -> None:
     await conn.execute("DELETE FROM lifecycle_outbox WHERE id = ANY($1::bigint[])", list(ids))
+
+
+# --- the scans of batches and items, and their flags -------------------------------------
+
+
+async def fetch_batch_scans(
+    conn: Connection, keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], BatchScanRow]:
+    """`fetch_batch_scan` of many (code_id, batch_no) in one query (a resolver's misses of
+    one turn); undeclared batches are absent from the answer."""
+    columns = ", ".join("b." + column for column in _BATCH_COLUMNS.split(", "))
+    recall_columns = ", ".join(f"r.{c} AS r_{c}" for c in _RECALL_COLUMNS.split(", "))
+    rows = await conn.fetch(
+        f"""
+        SELECT {columns}, {recall_columns}
+        FROM unnest($1::text[], $2::text[]) AS k(code_id, batch_no)
+        JOIN batches b ON b.code_id = k.code_id AND b.batch_no = k.batch_no
+        LEFT JOIN batch_recalls r ON r.batch_id = b.id AND r.ended_at IS NULL
+        """,
+        [code_id for code_id, _ in keys],
+        [batch_no for _, batch_no in keys],
+    )
+    found = {}
+    for row in rows:
+        values = dict(row)
+        recall = {c: values.pop(f"r_{c}") for c in _RECALL_COLUMNS.split(", ")}
+        batch = _batch(values)
+        open_recall = None if recall["id"] is None else RecallRow(**recall)
+        found[batch.code_id, batch.batch_no] = BatchScanRow(batch, open_recall)
+    return found
+
+
+async def fetch_item_scans(conn: Connection, serials: Sequence[str]) -> dict[str, ItemScanRow]:
+    """`fetch_item_scan` of many serials in one query; serials never issued are absent."""
+    rows = await conn.fetch(
+        f"""
+        SELECT {", ".join("i." + c for c in _ITEM_COLUMNS.split(", "))}, b.code_id, b.batch_no
+        FROM items i JOIN batches b ON b.id = i.batch_id
+        WHERE i.serial = ANY($1::text[])
+        """,
+        list(serials),
+    )
+    found = {}
+    for row in rows:
+        values = dict(row)
+        code_id, batch_no = values.pop("code_id"), values.pop("batch_no")
+        found[values["serial"]] = ItemScanRow(ItemRow(**values), code_id, batch_no)
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class ScanFlagRow:
+    """Scans of one day that the registry may raise an alert about (`scan_flags`)."""
+
+    id: int
+    kind: str  # after_end | not_issued | other_batch | batch_scans
+    code_id: str
+    batch_no: str
+    serial: str | None
+    day: date
+    scans: int
+    first_at: datetime
+    last_at: datetime
+
+
+async def add_scan_flags(
+    conn: Connection,
+    flags: Sequence[tuple[str, str, str, str | None, date, int, datetime, datetime]],
+) -> None:
+    """Add (kind, code_id, batch_no, serial, day, scans, first_at, last_at) to the day's
+    flags: scans summed, the earliest first_at and the latest last_at kept."""
+    await conn.execute(
+        """
+        INSERT INTO scan_flags (kind, code_id, batch_no, serial, day, scans, first_at, last_at)
+        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::date[],
+                             $6::bigint[], $7::timestamptz[], $8::timestamptz[])
+        ON CONFLICT (code_id, batch_no, kind, serial, day) DO UPDATE SET
+            scans = scan_flags.scans + excluded.scans,
+            first_at = least(scan_flags.first_at, excluded.first_at),
+            last_at = greatest(scan_flags.last_at, excluded.last_at)
+        """,
+        *([flag[i] for flag in flags] for i in range(8)),
+    )
+
+
+async def fetch_scan_flags(
+    conn: Connection,
+    *,
+    code_ids: Sequence[str] | None,
+    since: datetime | None,
+    limit: int,
+) -> list[ScanFlagRow]:
+    """The flags of these codes (None: of every code) last seen at or after `since` (None:
+    ever), the most recently seen first, `limit` of them."""
+    rows = await conn.fetch(
+        """
+        SELECT id, kind, code_id, batch_no, serial, day, scans, first_at, last_at
+        FROM scan_flags
+        WHERE ($1::text[] IS NULL OR code_id = ANY($1::text[]))
+          AND ($2::timestamptz IS NULL OR last_at >= $2)
+        ORDER BY last_at DESC, id DESC LIMIT $3
+        """,
+        None if code_ids is None else list(code_ids),
+        since,
+        limit,
+    )
+    return [ScanFlagRow(**dict(row)) for row in rows]

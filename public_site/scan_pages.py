@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from markupsafe import Markup, escape
@@ -227,23 +228,204 @@ def render_not_genuine_page(lang: Lang) -> str:
 
 
 def render_scan_context(
-    lang: Lang, *, typed: bool, batch: str | None, serial: str | None, withdrawn: bool = False
+    lang: Lang,
+    *,
+    typed: bool,
+    batch: str | None,
+    serial: str | None,
+    withdrawn: bool = False,
+    lifecycle: ScanLifecycle | None = None,
 ) -> bytes:
     """The line under the title saying how the page was reached; escaped, ready to splice.
 
     A withdrawn code (its signing key revoked) is never called verified: the line warns
-    instead, and the page's hazard data stays below it."""
+    instead, and the page's hazard data stays below it. `lifecycle` (what the registry
+    knows of the batch and item named) adds a recall banner and the item's warnings above
+    the line, and the batch's record, or the notice that it was never declared, below it."""
     if withdrawn:
         parts = [UI["withdrawn"][lang]]
-        if batch:
-            parts.append(f"{UI['batch'][lang]}: {batch}")
-        if serial:
-            parts.append(f"{UI['serial'][lang]}: {serial}")
-        return f'<p class="context withdrawn">{escape(" · ".join(parts))}</p>'.encode()
-    parts = [UI["typed" if typed else "scanned"][lang]]
+        css = "context withdrawn"
+    else:
+        parts = [UI["typed" if typed else "scanned"][lang]]
+        css = "context typed" if typed else "context scanned"
     if batch:
         parts.append(f"{UI['batch'][lang]}: {batch}")
     if serial:
         parts.append(f"{UI['serial'][lang]}: {serial}")
-    css = "context typed" if typed else "context scanned"
-    return f'<p class="{css}">{escape(" · ".join(parts))}</p>'.encode()
+    line = f'<p class="{css}">{escape(" · ".join(parts))}</p>'
+    if lifecycle is None:
+        return line.encode()
+    return _lifecycle_context(lang, line, lifecycle).encode()
+
+
+# --- batches and items (一企一批一码, 一企一物一码) -------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RecallFacts:
+    """A batch's open recall, as its scan pages announce it."""
+
+    reason: str
+    instructions: str
+    since: str  # the day it started, ISO
+
+
+@dataclass(frozen=True, slots=True)
+class PackageFacts:
+    """One level of a batch's packaging (the inner package, or the outer one)."""
+
+    kind: str  # the enterprise's word for it: 钢桶, drum, bag
+    capacity: str
+    unit: str
+
+
+@dataclass(frozen=True, slots=True)
+class BatchFacts:
+    """What the manufacturer declared of a batch, and its open recall."""
+
+    batch_no: str
+    produced_on: str  # ISO days
+    use_by: str
+    use_by_kind: str  # expiry | retest
+    quantity: str
+    unit: str
+    inner: PackageFacts | None
+    outer: PackageFacts | None
+    site: str | None
+    recall: RecallFacts | None
+
+
+@dataclass(frozen=True, slots=True)
+class ItemFacts:
+    """An item's serial and its state, as its scan page shows them."""
+
+    serial: str
+    kind: str  # item | case | pallet
+    state: str  # an item state's value (codesvc.item_states)
+    state_name: str  # in the page's language
+    state_on: str | None  # the day it entered the state, ISO
+    parent: str | None  # the case or pallet it is packed in
+    alerted_on: str | None  # the day of the first alert about it
+
+
+@dataclass(frozen=True, slots=True)
+class ScanLifecycle:
+    """What the registry knows of the batch (and item) a scan path names."""
+
+    batch: BatchFacts | None  # None: the manufacturer never declared it
+    item: ItemFacts | None = None
+    # False: neither store could answer just now. Nothing about the batch is claimed
+    # then, and the hazard data stays: a worker must still get it.
+    checked: bool = True
+
+
+LIFECYCLE_UI: dict[str, dict[Lang, str]] = {
+    "recalled_batch": {"zh": "召回：此批次已被召回", "en": "Recall: this batch is recalled"},
+    "recall_since": {"zh": "召回开始日期", "en": "Recalled since"},
+    "recall_reason": {"zh": "原因", "en": "Reason"},
+    "recall_instructions": {"zh": "处置要求", "en": "What to do"},
+    "undeclared": {"zh": "生产企业未申报此批次", "en": "Batch not declared by the manufacturer"},
+    "undeclared_detail": {
+        "zh": "登记系统中没有此批次，无法核实标签上的批次信息。"
+        "以下安全信息适用于此产品，请照常遵守；如有疑问，请向供应商核实。",
+        "en": "The registry has no such batch, so the batch on this label cannot be checked. The"
+        " safety information below applies to the product: follow it, and check the batch"
+        " with the supplier.",
+    },
+    "unchecked": {
+        "zh": "暂时无法核对批次和序列号，请稍后再扫码。以下安全信息仍然适用。",
+        "en": "The batch and item could not be checked just now; scan again later. The safety"
+        " information below still applies.",
+    },
+    "batch": {"zh": "批次", "en": "Batch"},
+    "produced_on": {"zh": "生产日期", "en": "Produced on"},
+    "use_by_expiry": {"zh": "有效期至", "en": "Use by"},
+    "use_by_retest": {"zh": "复检日期", "en": "Retest by"},
+    "quantity": {"zh": "批量", "en": "Quantity"},
+    "packaging": {"zh": "包装", "en": "Packaging"},
+    "inner": {"zh": "内包装", "en": "Inner"},
+    "outer": {"zh": "外包装", "en": "Outer"},
+    "site": {"zh": "生产地点", "en": "Site"},
+    "item": {"zh": "包装件", "en": "Package"},
+    "case": {"zh": "箱", "en": "Case"},
+    "pallet": {"zh": "托盘", "en": "Pallet"},
+    "state": {"zh": "状态", "en": "State"},
+    "packed_in": {"zh": "装于", "en": "packed in"},
+    "caution": {
+        "zh": "注意：{day} 曾就此包装的序列号发出警示，请向供应商核实。",
+        "en": "Caution: an alert was raised about this package's serial on {day}: check it"
+        " with the supplier.",
+    },
+}
+
+# The states a scan must warn of, each with what it means for the reader; {day} is when.
+# The other states are shown on the item's line only.
+ITEM_STATE_WARNINGS: dict[str, dict[Lang, tuple[str, str]]] = {
+    "destroyed": {
+        "zh": ("已销毁", "此包装不应存在。"),
+        "en": ("Destroyed", "this package should not exist."),
+    },
+    "consumed": {
+        "zh": ("已用完", "此包装应已用空，不应再出现。"),
+        "en": ("Used up", "this package should be empty and out of circulation."),
+    },
+    "recalled": {
+        "zh": ("已召回", "请勿使用，按供应商的召回要求退回或处置。"),
+        "en": ("Recalled", "do not use it; return or dispose of it as the supplier's recall asks."),
+    },
+    "quarantined": {
+        "zh": ("已隔离", "此包装曾被报告损坏，供应商解除隔离前请勿使用。"),
+        "en": (
+            "Quarantined",
+            "it was reported damaged; do not use it until the supplier clears it.",
+        ),
+    },
+}
+
+
+def item_state_warning(item: ItemFacts, lang: Lang) -> str | None:
+    """ "已销毁（2026-03-01）：此包装不应存在。" for the states a reader must be warned of."""
+    texts = ITEM_STATE_WARNINGS.get(item.state)
+    if texts is None:
+        return None
+    done, meaning = texts[lang]
+    if lang == "zh":
+        return f"{done}（{item.state_on}）：{meaning}" if item.state_on else f"{done}：{meaning}"
+    return f"{done} on {item.state_on}: {meaning}" if item.state_on else f"{done}: {meaning}"
+
+
+def _package_text(package: PackageFacts | None) -> str:
+    if package is None:
+        return ""
+    return " ".join(part for part in (package.kind, package.capacity, package.unit) if part)
+
+
+def _lifecycle_context(lang: Lang, line: str, lifecycle: ScanLifecycle) -> str:
+    """The context line with what is known of the batch and item around it: the recall and
+    the item's warnings above it (above the data, on every view), the batch below."""
+    ui = {key: texts[lang] for key, texts in LIFECYCLE_UI.items()}
+    batch, item = lifecycle.batch, lifecycle.item
+    return environment.get_template("scan_lifecycle.html").render(
+        lang=lang,
+        ui=ui,
+        # Escaped already (the context line as every scan gets it).
+        line=Markup(line),  # noqa: S704
+        lifecycle=lifecycle,
+        batch=batch,
+        item=item,
+        warning=None if item is None else item_state_warning(item, lang),
+        caution=None
+        if item is None or item.alerted_on is None
+        else ui["caution"].format(day=item.alerted_on),
+        inner=_package_text(batch.inner) if batch else "",
+        outer=_package_text(batch.outer) if batch else "",
+        use_by_label=ui.get(f"use_by_{batch.use_by_kind}", "") if batch else "",
+    )
+
+
+def render_not_genuine_item_page(lang: Lang) -> str:
+    """The 404 page of a serial the manufacturer never issued for the code and batch the
+    path names (or never issued at all), with how to report it; never the product data."""
+    return environment.get_template("not_genuine_item.html").render(
+        lang=lang, other=other_lang(lang)
+    )

@@ -76,7 +76,15 @@ def test_the_console_holds_no_sql() -> None:
 
 
 # Inside the registry: its domains, highest first; each may import only those after it.
-REGISTRY_DOMAINS = ["oversight", "reviews", "products", "enterprises", "jurisdictions", "accounts"]
+REGISTRY_DOMAINS = [
+    "oversight",
+    "lifecycle",
+    "reviews",
+    "products",
+    "enterprises",
+    "jurisdictions",
+    "accounts",
+]
 # The plumbing that puts the domains together, above all of them.
 REGISTRY_TOP = {"app", "endpoints", "openapi"}
 

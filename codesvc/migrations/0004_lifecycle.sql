@@ -73,3 +73,24 @@ CREATE TABLE lifecycle_outbox (
     keys       text[]      NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now()
 );
+
+-- What scans saw that the registry turns into alerts, counted per day like scan_counts
+-- (in each resolver, then Redis, moved here by the relay): a consumed or destroyed item
+-- scanned again (after_end), a serial never issued (not_issued) or issued for another code
+-- or batch (other_batch) scanned under a genuine code, and every scan of a declared batch
+-- or its items (batch_scans), to compare with the batch's declared quantity.
+CREATE TABLE scan_flags (
+    id       bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    kind     text        NOT NULL
+                         CHECK (kind IN ('after_end', 'not_issued', 'other_batch', 'batch_scans')),
+    code_id  text        NOT NULL,
+    batch_no text        NOT NULL,
+    serial   text,       -- the item's; NULL for batch_scans
+    day      date        NOT NULL,
+    scans    bigint      NOT NULL CHECK (scans > 0),
+    first_at timestamptz NOT NULL,
+    last_at  timestamptz NOT NULL CHECK (last_at >= first_at),
+    -- One row per flag and day; a NULL serial is one value here, not a new row each time.
+    UNIQUE NULLS NOT DISTINCT (code_id, batch_no, kind, serial, day)
+);
+CREATE INDEX scan_flags_last_at ON scan_flags (last_at);

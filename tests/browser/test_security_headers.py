@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page
 
+from codesvc.serials import new_serials
 from tests.browser.conftest import Site
 from tests.browser.test_scan_pages import STATES, VIEWS
 
@@ -26,7 +27,12 @@ def _view_of_the_active_code(view: str) -> Callable[[Site], str]:
 ANSWERS: dict[str, tuple[Callable[[Site], str], int, bool]] = {
     **{state: (url, status, True) for state, (url, status, _) in STATES.items()},
     **{view: (_view_of_the_active_code(view), 200, True) for view in VIEWS},
-    "batch and item": (lambda s: f"{s.base_url}/C/{s.active}/B/LOT-7/S/0001", 200, True),
+    "batch not declared": (lambda s: f"{s.base_url}/C/{s.active}/B/LOT-7", 200, True),
+    "item never issued": (
+        lambda s: f"{s.base_url}/C/{s.active}/B/LOT-7/S/{new_serials(1)[0]}",
+        404,
+        True,
+    ),
     "typed, unknown": (lambda s: f"{s.base_url}/lookup?id={s.unknown[:16]}", 404, True),
     "no such page": (lambda s: f"{s.base_url}/no/such/page", 404, True),
     "pictogram": (lambda s: f"{s.base_url}/static/ghs/GHS07.svg", 200, False),

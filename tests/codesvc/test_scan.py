@@ -119,12 +119,16 @@ async def test_an_unchanged_page_answers_304(
     assert other_view.status_code == 200
 
 
-async def test_batch_and_item_are_shown(world: World, resolver_client: httpx.AsyncClient) -> None:
+async def test_a_batch_is_shown_never_pretending(
+    world: World, resolver_client: httpx.AsyncClient
+) -> None:
+    # Batches and items in depth: tests/codesvc/test_lifecycle_scan.py.
     code = await world.publish()
-    response = await resolver_client.get(f"/C/{code}/B/LOT-2026-11/S/000123?lang=en")
+    response = await resolver_client.get(f"/C/{code}/B/LOT-2026-11?lang=en")
     assert response.status_code == 200
     assert "Batch: LOT-2026-11" in response.text
-    assert "Item: 000123" in response.text
+    assert "Batch not declared by the manufacturer" in response.text
+    assert "Acetone" in response.text
 
 
 async def test_a_forged_code_never_shows_the_product(

@@ -18,6 +18,7 @@ from starlette.routing import Route
 
 import codesvc.app
 from codesvc.issuance import CodeStatus
+from codesvc.serials import new_serials
 from safecode import apps
 from safecode.embedded import ServiceUrls
 from safecode.settings import Settings
@@ -77,7 +78,12 @@ async def test_every_kind_of_answer_carries_the_security_headers(
             304,
         ),
         "scan, HEAD": (await resolver_client.head(f"/C/{code}"), 200),
-        "scan, batch and item": (await resolver_client.get(f"/C/{code}/B/LOT-7/S/0001"), 200),
+        "scan, batch": (await resolver_client.get(f"/C/{code}/B/LOT-7"), 200),
+        "scan, item not genuine": (
+            await resolver_client.get(f"/C/{code}/B/LOT-7/S/{new_serials(1)[0]}"),
+            404,
+        ),
+        "scan, serial mistyped": (await resolver_client.get(f"/C/{code}/B/LOT-7/S/0001"), 400),
         "scan, revoked": (await resolver_client.get(f"/C/{revoked}"), 410),
         "scan, not genuine": (await resolver_client.get(f"/C/{forged}"), 404),
         "scan, unknown": (await resolver_client.get(f"/C/{unknown}"), 404),

@@ -113,7 +113,7 @@ async def test_no_log_line_holds_a_code_or_a_cookie(
     forged = f"{code[:-20]}{'A' if code[-20] != 'A' else 'B'}{code[-19:]}"
     answers = [
         await resolver_client.get(f"/C/{code}", headers=COOKIES),
-        await resolver_client.get(f"/c/{code}/B/LOT-7/S/0001?view=sds", headers=COOKIES),
+        await resolver_client.get(f"/c/{code}/B/LOT-7?view=sds", headers=COOKIES),
         await resolver_client.get(f"/C/{forged}", headers=COOKIES),
         await resolver_client.get(f"/lookup?id={code[:16]}&lang=en", headers=COOKIES),
         await resolver_client.get("/lookup?id=14AB-CDEF", headers=COOKIES),
