@@ -54,7 +54,7 @@ from registry_api.reviews.forms import InfoUpdateForm
 APPLICATION_FIELDS = (
     "uscc", "name", "county_id", "address", "industry_code", "contact_name", "contact_mobile",
 )  # fmt: skip
-ENTERPRISE_KINDS = ("producer", "importer", "chemical", "pharmaceutical")
+ENTERPRISE_KINDS = ("producer", "importer", "chemical", "pharmaceutical", "logistics", "user")
 # The record's text fields the update form shows, and those that cannot be emptied.
 RECORD_FIELDS = (
     "name", "address", "industry_code", "park_id", "responsible_person", "safety_head",

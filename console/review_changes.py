@@ -88,6 +88,8 @@ _ENTERPRISE_VALUES = {
         "importer": ("危险化学品进口企业", "importer"),
         "chemical": ("化工企业", "chemical enterprise"),
         "pharmaceutical": ("医药企业", "pharmaceutical enterprise"),
+        "logistics": ("道路运输企业", "road transport company"),
+        "user": ("使用单位", "user enterprise"),
     },
     "status": {"active": ("正常", "active"), "deregistered": ("已注销", "deregistered")},
 }

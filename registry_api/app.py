@@ -23,6 +23,7 @@ from codesvc.service import UNREACHABLE_ERRORS, ServiceConfig, health_routes, re
 from registry_api import endpoints
 from registry_api.accounts.rules import PersonalDataCipher
 from registry_api.errors import RegistryError, RetryLater, Unauthenticated
+from registry_api.lifecycle.forms import MAX_EVENTS_BODY_BYTES
 from registry_api.openapi import openapi
 from registry_api.products.codes import CodeDesk
 from registry_api.requests import PREFIX
@@ -59,7 +60,12 @@ def create_app(config: ServiceConfig) -> Starlette:
             ),
             Middleware(RequestLogMiddleware),
             Middleware(InternalErrorMiddleware),
-            Middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES, too_large=_too_large),
+            Middleware(
+                BodyLimitMiddleware,
+                max_bytes=MAX_BODY_BYTES,
+                too_large=_too_large,
+                path_limits={f"{PREFIX}/events": MAX_EVENTS_BODY_BYTES},
+            ),
         ],
         exception_handlers={
             RegistryError: _registry_error,
@@ -113,12 +119,12 @@ def _status_error(
 _HTTP_MESSAGES = {
     404: "no such route; the API lives under /api/v1",
     405: "this route does not accept that method (see the Allow header)",
-    413: f"request body is larger than {MAX_BODY_BYTES} bytes",
 }
 
 
-def _too_large(_request: Request) -> Response:
-    return _status_error(413)
+def _too_large(request: Request) -> Response:
+    limit = MAX_EVENTS_BODY_BYTES if request.url.path == f"{PREFIX}/events" else MAX_BODY_BYTES
+    return _status_error(413, f"request body is larger than {limit} bytes")
 
 
 async def _unavailable(_request: Request, exc: Exception) -> Response:

@@ -12,6 +12,8 @@ from starlette.routing import Route
 from registry_api.accounts import routes as accounts
 from registry_api.enterprises import routes as enterprises
 from registry_api.jurisdictions import routes as jurisdictions
+from registry_api.lifecycle import batch_routes
+from registry_api.lifecycle import routes as lifecycle
 from registry_api.oversight import routes as oversight
 from registry_api.products import ghs_routes
 from registry_api.products import routes as products
@@ -24,7 +26,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *enterprises.ENDPOINTS,
     *products.ENDPOINTS,
     *reviews.ENDPOINTS,
+    *lifecycle.ENDPOINTS,
     *oversight.ENDPOINTS,
+    *batch_routes.ENDPOINTS,
     *ghs_routes.ENDPOINTS,
 )
 

@@ -13,10 +13,11 @@ import codesvc.app
 import console.app
 import registry_api.app
 from codesvc.metrics import ResolverMetrics
-from codesvc.relay import Relay
+from codesvc.relay import Relay, Scheduled
 from codesvc.resolver import open_resolver_state
 from codesvc.service import Resources, ServiceConfig, open_resources
 from codesvc.storage import Connection
+from registry_api.lifecycle.operations import ScanAlerts, make_partitions_ahead
 from safecode.embedded import ServiceUrls
 from safecode.master_key import load_master_key
 from safecode.migrations import Migration, discover, pending_migrations
@@ -122,6 +123,16 @@ class AllInOne:
         await send({"type": "lifespan.shutdown.complete"})
 
 
+def relay_jobs() -> list[Scheduled]:
+    """The registry's scheduled work, run by the active relay."""
+    return [
+        # Each day, the events' partitions for the months ahead (made long before needed).
+        Scheduled("event partitions", 24 * 3600.0, make_partitions_ahead),
+        # Scans of ended or never-issued items reach the alert lists within a minute.
+        Scheduled("scan alerts", 30.0, ScanAlerts()),
+    ]
+
+
 @asynccontextmanager
 async def running_relay(config: ServiceConfig, resources: Resources) -> AsyncIterator[Relay]:
     """The relay as a background task of this process, stopped on exit."""
@@ -130,6 +141,7 @@ async def running_relay(config: ServiceConfig, resources: Resources) -> AsyncIte
         resources.pool,
         resources.redis,
         redis_ttl=config.redis_record_ttl_seconds,
+        scheduled=relay_jobs(),
     )
     stop = asyncio.Event()
     task = asyncio.create_task(relay.run(stop))

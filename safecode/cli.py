@@ -269,6 +269,7 @@ async def _relay_until_stopped(config: ServiceConfig) -> None:
             resources.pool,
             resources.redis,
             redis_ttl=config.redis_record_ttl_seconds,
+            scheduled=apps.relay_jobs(),
         )
         print("relay started (active while it holds the lock, standby otherwise)", flush=True)
         await relay.run(stop)

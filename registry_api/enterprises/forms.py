@@ -33,6 +33,9 @@ class EnterpriseKind(StrEnum):
     IMPORTER = "importer"
     CHEMICAL = "chemical"
     PHARMACEUTICAL = "pharmaceutical"
+    # They file no products: they record the lifecycle events of others' packages.
+    LOGISTICS = "logistics"  # 道路运输企业
+    USER = "user"  # 使用单位
 
 
 _USCC = identifier(
@@ -64,7 +67,7 @@ CountyId = Annotated[
         json_schema_extra={"enum": list(county_codes())},
     ),
 ]
-Kinds = Annotated[list[EnterpriseKind], Field(min_length=1, max_length=4)]
+Kinds = Annotated[list[EnterpriseKind], Field(min_length=1, max_length=6)]
 EnterpriseName = Annotated[str, Field(min_length=4, max_length=100, pattern=NOT_BLANK), TRIMMED]
 Address = Annotated[str, Field(min_length=4, max_length=200, pattern=NOT_BLANK), TRIMMED]
 
@@ -77,7 +80,11 @@ def _annex_1_classes(schema: dict[str, Any]) -> None:
          "industry_code": "2614", "contact_name": "赵六", "contact_mobile": "13700000009"}
     ]  # fmt: skip
     schema["anyOf"] = [
-        {"properties": {"kinds": {"items": {"enum": ["producer", "importer"]}}}},
+        {
+            "properties": {
+                "kinds": {"items": {"enum": ["producer", "importer", "logistics", "user"]}}
+            }
+        },
         {"properties": {"industry_code": {"enum": sorted(CHEMICAL_AND_PHARMA_CLASSES)}}},
     ]
 

@@ -40,6 +40,10 @@ class ProductSummary:
         return next((r for r in self.revisions if r.status in ("draft", "submitted")), None)
 
 
+# Kinds of enterprise that hold others' products only.
+_NO_PRODUCTS = frozenset({"logistics", "user"})
+
+
 def _owner_only(actor: Actor, enterprise_id: int) -> None:
     if actor.account.kind != "enterprise" or actor.account.enterprise_id != enterprise_id:
         raise Forbidden("only the enterprise files its products; regulators review them")
@@ -53,6 +57,11 @@ async def create_product(
         _owner_only(actor, enterprise_id)
         if enterprise.status != "active":
             raise Conflict("a deregistered enterprise files no products")
+        if set(enterprise.kinds) <= _NO_PRODUCTS:
+            raise Forbidden(
+                "logistics companies and user enterprises file no products of their own: "
+                "they record the receipts and use of others' packages"
+            )
         _check_identity(form)
         fields = form.model_dump(mode="json")
         created = await db.insert_product(conn, enterprise_id, fields)
