@@ -29,6 +29,7 @@ from safecode.backup import add_backup_commands
 from safecode.cli_admin import add_admin_commands
 from safecode.cli_keys import add_key_commands
 from safecode.demo import DEMO_PASSWORD, ensure_demo_registry
+from safecode.demo_lifecycle import ensure_demo_lifecycle
 from safecode.demo_products import ensure_demo_products
 from safecode.embedded import (
     EmbeddedServiceError,
@@ -175,15 +176,18 @@ def _run(settings: Settings, _args: argparse.Namespace) -> None:
 
 
 async def _load_demo(settings: Settings, database_url: str) -> list[tuple[str, str]]:
-    """Demo accounts, enterprises and approved products; their (name, scan URL)."""
+    """Demo accounts, enterprises, approved products and a batch's packages on their way;
+    their (name, scan URL)."""
     master_key = load_master_key(settings)
     await ensure_demo_registry(database_url, master_key=master_key)
-    return await ensure_demo_products(
+    products = await ensure_demo_products(
         database_url,
         master_key=master_key,
         public_base_url=settings.public_base_url,
         province=settings.province,
     )
+    packages = await ensure_demo_lifecycle(database_url, public_base_url=settings.public_base_url)
+    return [*products, *packages]
 
 
 def _demo(settings: Settings, _args: argparse.Namespace) -> None:

@@ -87,10 +87,20 @@ DEMO_REGULATORS = (
     ("13800000007", "园区管理员", "admin", "park", "140105P01", "山西省太原市小店区太原化工园区"),
 )
 _REGULATOR_FIELDS = ("mobile", "name", "role", "level", "jurisdiction_id", "work_unit")
+# (credit code, name, industry class, owner's mobile, kinds)
 DEMO_ENTERPRISES = (
-    ("91350100M000100Y43", "太原示范化工有限公司", "2614", "13700000001"),
-    ("91140100MA0K7J8A8W", "山西晋阳精细化工有限公司", "2661", "13700000002"),
-    ("91140105MA0GRKQ41Y", "太原小店涂料有限公司", "2641", "13700000003"),
+    ("91350100M000100Y43", "太原示范化工有限公司", "2614", "13700000001", ("producer", "chemical")),
+    (
+        "91140100MA0K7J8A8W",
+        "山西晋阳精细化工有限公司",
+        "2661",
+        "13700000002",
+        ("producer", "chemical"),
+    ),
+    ("91140105MA0GRKQ41Y", "太原小店涂料有限公司", "2641", "13700000003", ("producer", "chemical")),
+    # They carry and use the others' packages (the lifecycle demo's receipts).
+    ("91140105MA0LGT010P", "太原示范危货运输有限公司", "5439", "13700000004", ("logistics",)),
+    ("91140105MA0UEN02X8", "太原示范涂装有限公司", "3360", "13700000005", ("user",)),
 )
 
 
@@ -133,7 +143,7 @@ async def ensure_demo_registry(database_url: str, *, master_key: bytes) -> bool:
                 created = await accounts.create_regulator(conn, creator, form, cipher)
                 if role == "admin":
                     actors[level] = await accounts.acting_as(conn, created.account)
-            for uscc, name, industry, mobile in DEMO_ENTERPRISES:
+            for uscc, name, industry, mobile, kinds in DEMO_ENTERPRISES:
                 application = await enterprises.apply(
                     conn,
                     EnterpriseApplicationForm.model_validate(
@@ -142,7 +152,7 @@ async def ensure_demo_registry(database_url: str, *, master_key: bytes) -> bool:
                             "name": name,
                             "county_id": "140105",
                             "address": "山西省太原市小店区示范路",
-                            "kinds": ["producer", "chemical"],
+                            "kinds": list(kinds),
                             "industry_code": industry,
                             "contact_name": "企业联系人",
                             "contact_mobile": mobile,

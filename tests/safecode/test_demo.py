@@ -9,8 +9,10 @@ import asyncpg
 import httpx
 import redis.asyncio as aioredis
 
+from codesvc.item_states import STATE_NAMES, ItemState
 from codesvc.relay import Relay
-from safecode.demo import DEMO_PASSWORD, ensure_demo_registry
+from safecode.demo import DEMO_ENTERPRISES, DEMO_PASSWORD, ensure_demo_registry
+from safecode.demo_lifecycle import ensure_demo_lifecycle
 from safecode.demo_products import ensure_demo_products
 from safecode.embedded import ServiceUrls
 
@@ -33,7 +35,7 @@ async def test_the_demo_logins_work_where_the_readme_says(
     approved = await registry_client.get(
         "/api/v1/enterprise-applications?status=approved", headers=county
     )
-    assert len(approved.json()["applications"]) == 3
+    assert len(approved.json()["applications"]) == len(DEMO_ENTERPRISES)
     enterprise = await signed_in("13700000001")
     own = approved.json()["applications"][0]["enterprise_id"]
     assert (
@@ -85,3 +87,45 @@ async def test_the_demo_products_are_approved_and_scannable(
         assert "审核通过日期" in page.text  # the approved revision, not a draft
     methanol = await resolver_client.get(urlsplit(demo[1][1]).path)
     assert "H301+H311+H331" in methanol.text  # the label derived by the GHS rules
+
+
+async def test_the_demo_batch_has_packages_on_their_way(
+    service_urls: ServiceUrls,
+    master_key: bytes,
+    pool: asyncpg.Pool,
+    resolver_client: httpx.AsyncClient,
+) -> None:
+    await ensure_demo_registry(service_urls.database_url, master_key=master_key)
+    await ensure_demo_products(
+        service_urls.database_url, master_key=master_key,
+        public_base_url="http://127.0.0.1:8000", province="14",
+    )  # fmt: skip
+    demo = await ensure_demo_lifecycle(
+        service_urls.database_url, public_base_url="http://127.0.0.1:8000"
+    )
+    assert (
+        await ensure_demo_lifecycle(
+            service_urls.database_url, public_base_url="http://127.0.0.1:8000"
+        )
+        == demo
+    )  # recorded once
+    (_, batch), (_, received), (_, waiting) = demo
+    redis = aioredis.Redis.from_url(service_urls.redis_url)
+    try:
+        await Relay(service_urls.database_url, pool, redis, redis_ttl=600).drain()
+    finally:
+        await redis.aclose()
+    batch_page = await resolver_client.get(urlsplit(batch).path)
+    assert batch_page.status_code == 200
+    assert "L2026-11-A" in batch_page.text
+    assert "生产企业未申报" not in batch_page.text
+    received_page = await resolver_client.get(urlsplit(received).path)
+    assert received_page.status_code == 200
+    assert STATE_NAMES[ItemState.RECEIVED]["zh"] in received_page.text
+    waiting_page = await resolver_client.get(urlsplit(waiting).path)
+    assert STATE_NAMES[ItemState.SHIPPED]["zh"] in waiting_page.text
+    async with pool.acquire() as conn:
+        steps = await conn.fetch(
+            "SELECT biz_step, count(*) FROM lifecycle_events GROUP BY biz_step ORDER BY 1"
+        )
+    assert {row["biz_step"] for row in steps} >= {"packing", "shipping", "receiving"}
