@@ -209,7 +209,7 @@ def _response(endpoint: Endpoint, status: int, schemas: dict[str, Any]) -> dict[
 
 def _success_schema(endpoint: Endpoint, schemas: dict[str, Any]) -> dict[str, Any]:
     """The success's shape, its named parts added to `schemas`."""
-    if endpoint.media_type != "application/json":
+    if not (endpoint.media_type == "application/json" or endpoint.media_type.endswith("+json")):
         return {"type": "string", "format": "binary"}
     if endpoint.response is None:
         return {"type": "object"}

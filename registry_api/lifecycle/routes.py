@@ -76,6 +76,10 @@ class AlertsView(TypedDict):
     next_before: int | None  # the `before` of the next (older) page, when there is one
 
 
+# What EPCIS 2.0 query documents are answered as (JSON-LD, read as JSON by any client).
+EPCIS_JSON_LD = "application/ld+json"
+
+
 def _query(request: Request, form: type[BaseModel]) -> dict[str, object]:
     params = request.query_params
     return {name: params[name] for name in form.model_fields if name in params}
@@ -128,7 +132,7 @@ def _document(request: Request, page: operations.EventPage) -> Response:
         params = dict(request.query_params)
         params["nextPageToken"] = page.next_token
         headers["Link"] = f'<{request.url.path}?{urlencode(params)}>; rel="next"'
-    return JSONResponse(document, headers=headers, media_type="application/ld+json")
+    return JSONResponse(document, headers=headers, media_type=EPCIS_JSON_LD)
 
 
 def _serial(text: str, field: str) -> str:
@@ -257,7 +261,7 @@ _EVENT_ENDPOINTS: tuple[Endpoint, ...] = (
              "(serial), a code or a code's batch, or a recorder (USCC), by bizStep and "
              "time; paged by nextPageToken (Link: rel=next). A code's events are its "
              "enterprise's and its regulators'; another enterprise reads those it recorded",
-             None, (200, 404, 422),
+             None, (200, 404, 422), media_type=EPCIS_JSON_LD,
              query=(QueryParameter("serial", {"type": "string", "minLength": 1,
                                               "maxLength": 600},
                                    "an item's serial, or its scan URL"),
@@ -281,10 +285,11 @@ _EVENT_ENDPOINTS: tuple[Endpoint, ...] = (
              "The item's timeline: every event that moved it (named, or in a case or pallet "
              "that moved), oldest first, as an EPCIS 2.0 query document (its enterprise, "
              "its regulators, and enterprises that hold it or recorded its events)",
-             None, (200, 404, 422), query=_PAGING),
+             None, (200, 404, 422), media_type=EPCIS_JSON_LD, query=_PAGING),
     Endpoint("GET", "/batches/{batch_id}/events", batch_events,
              "The batch's timeline: the events that moved its items, oldest first, as an "
-             "EPCIS 2.0 query document", None, (200, 404, 422), query=_PAGING),
+             "EPCIS 2.0 query document", None, (200, 404, 422), media_type=EPCIS_JSON_LD,
+             query=_PAGING),
     Endpoint("GET", "/alerts", list_alerts,
              "Alerts about items and batches, each with its evidence, the newest first: an "
              "enterprise's about its own products, a regulator's about every enterprise of "
