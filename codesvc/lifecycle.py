@@ -26,6 +26,8 @@ ITEM_KINDS = ("item", "case", "pallet")
 # million; a second try makes a failure for that reason something nobody will see.
 _ISSUE_ATTEMPTS = 3
 
+_ANALYZE_AFTER = 10_000  # serials in one issue that change the table's statistics
+
 BATCH_KEY_PREFIX = "sc:batch:"
 ITEM_KEY_PREFIX = "sc:item:"
 
@@ -91,6 +93,10 @@ async def issue_items(
         try:
             async with conn.transaction():  # a savepoint: a collision undoes only the COPY
                 await storage.copy_items(conn, issue, new_serials(count))
+            if count >= _ANALYZE_AFTER:
+                # The planner must know the table grew before the events of these items
+                # arrive: with the statistics of a small table it updates them by scanning it.
+                await storage.analyze_items(conn)
             return issue
         except asyncpg.UniqueViolationError:
             if attempt == _ISSUE_ATTEMPTS - 1:

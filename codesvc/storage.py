@@ -797,6 +797,34 @@ async def copy_items(conn: Connection, issue: ItemIssueRow, serials: Sequence[st
     )
 
 
+async def analyze_items(conn: Connection) -> None:
+    await conn.execute("ANALYZE items")
+
+
+@dataclass(frozen=True, slots=True)
+class ItemRefRow:
+    """What names an item in an event: its code (as issued) and batch."""
+
+    serial: str
+    code_id: str
+    key_id: str
+    signature: bytes
+    batch_no: str
+
+
+async def fetch_item_refs(conn: Connection, serials: Sequence[str]) -> dict[str, ItemRefRow]:
+    """Each issued serial's code and batch, in one query; serials never issued are absent."""
+    rows = await conn.fetch(
+        """
+        SELECT i.serial, c.code_id, c.key_id, c.signature, b.batch_no
+        FROM items i JOIN batches b ON b.id = i.batch_id JOIN codes c ON c.code_id = b.code_id
+        WHERE i.serial = ANY($1::text[])
+        """,
+        list(serials),
+    )
+    return {row["serial"]: ItemRefRow(**dict(row)) for row in rows}
+
+
 async def fetch_issue_serials(
     conn: Connection, issue_id: int, *, after_seq: int, limit: int
 ) -> list[tuple[int, str]]:

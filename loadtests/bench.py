@@ -19,6 +19,7 @@ import httpx
 from loadtests.bench_codes import codes_section, print_rates
 from loadtests.bench_console import console_section, print_console_table
 from loadtests.bench_documents import documents_section
+from loadtests.bench_lifecycle import lifecycle_section, print_lifecycle_table
 from loadtests.bench_scan import print_scan_table, scan_section
 from loadtests.product import exit_on_sigterm, running_product
 from safecode.embedded import embedded_services
@@ -84,7 +85,7 @@ async def http_section(base_url: str, requests: int, concurrency: int) -> list[M
         ]
 
 
-SECTIONS = ("http", "codes", "documents", "scan", "console")
+SECTIONS = ("http", "codes", "documents", "scan", "console", "lifecycle")
 
 
 def main() -> None:
@@ -103,6 +104,18 @@ def main() -> None:
     )
     parser.add_argument(
         "--console-requests", type=int, default=200, help="requests per console page"
+    )
+    parser.add_argument(
+        "--lifecycle-items", type=int, default=1_000_000, help="serials issued at once"
+    )
+    parser.add_argument(
+        "--lifecycle-ingest", type=int, default=100_000, help="events posted (shipping items)"
+    )
+    parser.add_argument(
+        "--lifecycle-events",
+        type=int,
+        default=10_000_000,
+        help="events stored before an item's timeline is timed",
     )
     args = parser.parse_args()
     exit_on_sigterm()
@@ -139,6 +152,17 @@ def main() -> None:
         if "console" in sections:
             pages = console_section(settings, server_url, redis_url, args.console_requests)
             print_console_table(pages, args.console_requests)
+        if "lifecycle" in sections:
+            figures = lifecycle_section(
+                settings,
+                server_url,
+                redis_url,
+                items=args.lifecycle_items,
+                ingest_events=args.lifecycle_ingest,
+                stored_events=args.lifecycle_events,
+                scan_seconds=args.scan_seconds,
+            )
+            print_lifecycle_table(figures)
 
 
 if __name__ == "__main__":

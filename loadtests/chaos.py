@@ -26,6 +26,10 @@ replaced it), and every write the registry acknowledged, looked up in the databa
 Exit status 1 if an acknowledged write is missing, anything answered 500, a scan found
 no layer to answer it, or a part did not come back.
 
+Throughout, an integrator posts EPCIS event documents to the registry and posts each one
+the registry did not acknowledge again with the same eventIDs (`loadtests.chaos_events`);
+every event acknowledged must be stored, once, or the run fails.
+
 Traffic goes to 127.0.0.1 only, for a bounded time. Whatever this starts is stopped when
 it ends, however it ends (done, Ctrl-C, SIGTERM, an exception), and its database dropped.
 """
@@ -53,6 +57,7 @@ import redis
 
 from codesvc.metrics import PUBLISH_SECONDS
 from codesvc.scancache import INVALIDATION_CHANNEL
+from loadtests.chaos_events import check_events, start_event_ingest
 from loadtests.chaos_report import (
     PhaseResult,
     Recovery,
@@ -61,6 +66,7 @@ from loadtests.chaos_report import (
     render_text,
     scrape_layers,
     supervisor_log,
+    with_events,
 )
 from loadtests.chaos_setup import (
     ENTERPRISES,
@@ -111,7 +117,10 @@ def _chaos(args: argparse.Namespace) -> int:
     started_at = datetime.now(UTC)
     with supervisor_log() as restarts, ExitStack() as stack:
         run = start_run(stack, settings.data_dir / "chaos", args)
+        ingest = start_event_ingest(stack, run)
         phases = [_run_phase(run, phase, args) for phase in PHASES]
+        ingest.finish()
+        events = asyncio.run(check_events(run.database_url, ingest))
         wait_for_outbox(run.database_url)  # the last approvals reach Redis
         ledger = Path(run.users["ledger"]).read_text().splitlines()
         writes, published = asyncio.run(
@@ -121,6 +130,7 @@ def _chaos(args: argparse.Namespace) -> int:
             )
         )  # fmt: skip
         report = build_report(started_at, args, phases, writes, published, restarts, run.report_dir)
+        report = with_events(report, events)
     text = render_text(report)
     (args.report_dir / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
     (args.report_dir / "report.txt").write_text(text)

@@ -337,6 +337,8 @@ def render_text(report: dict[str, Any]) -> str:
     ]
     for restart in report["supervisor"]:
         lines.append(f"supervisor: {restart['message']}")
+    if "events" in report:
+        lines += ["", *render_events(report["events"])]
     verdict = report["verdict"]
     lines += [
         "",
@@ -346,3 +348,54 @@ def render_text(report: dict[str, Any]) -> str:
         else "verdict: FAILED: " + "; ".join(verdict["problems"]),
     ]
     return "\n".join(lines) + "\n"
+
+
+def with_events(report: dict[str, Any], events: dict[str, Any]) -> dict[str, Any]:
+    """The report with the event ingest's figures (`loadtests.chaos_events.check_events`),
+    and its problems in the verdict."""
+    problems = [*report["verdict"]["problems"], *event_problems(events)]
+    return report | {"events": events, "verdict": {"ok": not problems, "problems": problems}}
+
+
+def event_problems(events: dict[str, Any]) -> list[str]:
+    """What breaks the promise: an acknowledged event missing or stored twice, an item it
+    shipped not shipped, a document refused, an answer 5xx other than 503."""
+    problems = []
+    if events["lost"]:
+        problems.append(f"{events['lost']} acknowledged events are not in the database")
+    if events["rows_stored"] != events["stored"]:
+        problems.append(
+            f"{events['rows_stored']} event rows for {events['stored']} acknowledged eventIDs:"
+            " a retry stored an event again"
+        )
+    if events["items_shipped"] != events["acknowledged"]:
+        problems.append(
+            f"{events['acknowledged'] - events['items_shipped']} items shipped by acknowledged"
+            " events are not shipped"
+        )
+    if events["refused"]:
+        problems.append(f"event documents refused: {events['refused'][0]}")
+    server_errors = sum(
+        n for status, n in events["answers"].items() if int(status) >= 500 and status != "503"
+    )
+    if server_errors:
+        problems.append(f"{server_errors} event posts answered 5xx other than 503")
+    if not events["acknowledged"]:
+        problems.append("no event document was acknowledged")
+    return problems
+
+
+def render_events(events: dict[str, Any]) -> list[str]:
+    answers = ", ".join(f"{status} x{n}" for status, n in events["answers"].items())
+    unanswered = events["unacknowledged"]
+    return [
+        f"events posted in {events['documents']} documents of {events['events_per_document']}"
+        f" (answers by status: {answers}; 0: no answer)",
+        f"events acknowledged and found in the database afterwards: {events['stored']}/"
+        f"{events['acknowledged']}; lost: {events['lost']}; rows stored for them: "
+        f"{events['rows_stored']}; items they shipped, shipped: {events['items_shipped']}",
+        f"documents acknowledged after a retry: {events['documents_retried']}, with "
+        f"{events['found_recorded_on_retry']} events an unanswered attempt had stored; "
+        f"never acknowledged: {unanswered['documents']} documents ({unanswered['events']} "
+        f"events, {unanswered['stored']} of them stored)",
+    ]

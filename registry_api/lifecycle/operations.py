@@ -388,13 +388,10 @@ async def _as_stored(conn: Connection, rows: list[db.EventRow]) -> list[StoredEv
     serials = sorted(
         {s for r in rows for s in r.serials} | {r.parent for r in rows if r.parent is not None}
     )
-    scans = await codes_db.fetch_item_scans(conn, serials)
-    codes = {
-        c.code_id: Code(c.code_id, c.key_id, c.signature).text
-        for c in await codes_db.fetch_codes(conn, sorted({s.code_id for s in scans.values()}))
-    }
+    refs = await codes_db.fetch_item_refs(conn, serials) if serials else {}
     items = {
-        serial: (codes[scan.code_id], scan.code_id, scan.batch_no) for serial, scan in scans.items()
+        serial: (Code(r.code_id, r.key_id, r.signature).text, r.code_id, r.batch_no)
+        for serial, r in refs.items()
     }
     return [_stored(row, items) for row in rows]
 

@@ -74,6 +74,28 @@ def test_the_bench_stops_the_servers_it_started(data_dir: Path) -> None:
     assert processes_using(data_dir) == []
 
 
+def test_the_lifecycle_bench_measures_each_case_on_a_small_scale(data_dir: Path) -> None:
+    status, output = _finish(
+        _command(
+            data_dir, "loadtests.bench", "--section", "lifecycle", "--lifecycle-items", "3000",
+            "--lifecycle-ingest", "2000", "--lifecycle-events", "20000", "--scan-seconds", "1",
+        )
+    )  # fmt: skip
+    assert status == 0, output[-3000:]
+    table = output[output.index("\nlifecycle:") :]
+    for case in (
+        "3,000 serials generated and stored",
+        "2,000 events ingested",
+        "item scan (L1 hit) vs /healthz",
+        "timeline of 50 events, 20,000 stored",
+    ):
+        assert case in table, table
+    # Every document recorded whole, every scan and timeline answered 200.
+    assert "not recorded whole" not in table, table
+    assert "not answered 200" not in table, table
+    assert processes_using(data_dir) == []
+
+
 CHAOS = ("loadtests.chaos", "--seconds-per-phase", "2", "--codes", "50", "--users", "3")
 
 
@@ -105,6 +127,10 @@ def test_chaos_loses_no_acknowledged_write_and_stops_everything(
     assert writes["stored"] == writes["acknowledged"]
     assert writes["lost"] == 0
     assert set(writes["half_done"].values()) == {0}
+    events = report["events"]  # posted throughout, retried with the same eventIDs
+    assert events["acknowledged"] > 0
+    assert events["stored"] == events["rows_stored"] == events["acknowledged"]
+    assert events["items_shipped"] == events["acknowledged"]
     for row in report["phases"][1:]:  # every part killed came back by itself
         assert row["recovery_seconds"] is not None, row
     restarts = [entry["service"] for entry in report["supervisor"] if "down_seconds" in entry]
