@@ -21,7 +21,18 @@ from codesvc.keyring import KeyRing
 from codesvc.requestlog import RequestLogMiddleware, request_id_var
 from codesvc.securityheaders import SecurityHeadersMiddleware, security_headers
 from codesvc.service import UNREACHABLE_ERRORS, ServiceConfig, resources_lifespan
-from console import accounts, csrf, enterprises, jurisdictions, products, reviews, search, staff
+from console import (
+    accounts,
+    csrf,
+    enterprises,
+    jurisdictions,
+    lifecycle,
+    products,
+    receipts,
+    reviews,
+    search,
+    staff,
+)
 from console.errors import BadForm, CsrfRefused, SignInNeeded
 from console.rendering import PREFIX, environment, lang_of, page, see_other, tr
 from console.sessions import forget_session
@@ -69,6 +80,8 @@ def create_app(config: ServiceConfig) -> Starlette:
             *jurisdictions.ROUTES,
             *search.ROUTES,
             *staff.ROUTES,
+            *lifecycle.ROUTES,
+            *receipts.ROUTES,
         ],
         middleware=[
             Middleware(

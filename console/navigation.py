@@ -27,12 +27,14 @@ def nav_links(actor: Actor) -> list[tuple[str, str, str]]:
             (f"{PREFIX}/enterprise/record", "企业信息", "Enterprise record"),
             (f"{PREFIX}/products", "产品", "Products"),
             (f"{PREFIX}/enterprise/filings", "申报", "Filings"),
+            (f"{PREFIX}/alerts", "警示", "Alerts"),
         ]
     links = [
         (f"{PREFIX}/reviews", "审核队列", "Review queue"),
         (f"{PREFIX}/applications", "企业申请", "Applications"),
         (f"{PREFIX}/search", "查询", "Search"),
         (f"{PREFIX}/certificates", "证书到期", "Certificates"),
+        (f"{PREFIX}/alerts", "警示", "Alerts"),
     ]
     if actor.account.role == Role.ADMIN:
         links += [

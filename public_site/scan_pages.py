@@ -118,6 +118,9 @@ UI: dict[str, dict[Lang, str]] = {
 # beside the resolver; split units need the front proxy to send `/console/` (and `/api/`)
 # of the public host to the registry unit.
 CONSOLE_CODE_PATH = "/console/codes/"
+# The console's receipt page of an item, linked from the item's scan page: a receiving
+# clerk signs in (and comes back) and records the receipt. Same origin, as above.
+CONSOLE_RECEIVE_PATH = "/console/receive/"
 
 # What each pictogram means, for its alt text (GB 30000 / GHS names, shortened).
 PICTOGRAM_NAMES: dict[str, dict[Lang, str]] = {
@@ -351,6 +354,7 @@ LIFECYCLE_UI: dict[str, dict[Lang, str]] = {
     "pallet": {"zh": "托盘", "en": "Pallet"},
     "state": {"zh": "状态", "en": "State"},
     "packed_in": {"zh": "装于", "en": "packed in"},
+    "receive": {"zh": "收货登记（企业人员）", "en": "Record receipt (staff)"},
     "caution": {
         "zh": "注意：{day} 曾就此包装的序列号发出警示，请向供应商核实。",
         "en": "Caution: an alert was raised about this package's serial on {day}: check it"
@@ -420,6 +424,7 @@ def _lifecycle_context(lang: Lang, line: str, lifecycle: ScanLifecycle) -> str:
         inner=_package_text(batch.inner) if batch else "",
         outer=_package_text(batch.outer) if batch else "",
         use_by_label=ui.get(f"use_by_{batch.use_by_kind}", "") if batch else "",
+        console_receive_path=CONSOLE_RECEIVE_PATH,
     )
 
 

@@ -52,6 +52,12 @@ _PATH_PARAMETERS: dict[str, dict[str, Any]] = {
         "pattern": PATH_PATTERNS["code_id"],
         "description": "the 16 characters printed under the QR, dashes allowed",
     },
+    "serial": {
+        "type": "string",
+        "pattern": PATH_PATTERNS["serial"],
+        "description": "an item's serial: 13 Crockford base32 characters, the last a check "
+        "character (a serial whose check fails is no item: 404)",
+    },
 }
 _ROW_ID = {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID}
 # Why each status is documented, where no route says more.

@@ -103,6 +103,8 @@ PATH_PATTERNS = {
     # A city or a county: GB/T 2260 gives the nation and provinces codes ending in 0000.
     "parent_id": r"^[0-9]{2}([1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])" + END,
     "code_id": f"^{_CROCKFORD}{{4}}(-?{_CROCKFORD}{{4}}){{3}}" + END,
+    # An item's serial: 13 Crockford characters, the last its check character.
+    "serial": f"^{_CROCKFORD}{{13}}" + END,
 }
 MAX_ROW_ID = 10**18 - 1  # 18 digits: what `path_id` takes, within PostgreSQL's bigint
 

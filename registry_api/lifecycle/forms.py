@@ -4,12 +4,14 @@ queries, timelines and the alert list."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel
 
 from codesvc.item_states import BizStep
 from registry_api.lifecycle.epcis import MAX_EVENTS
+from registry_api.validators import END
 
 MAX_PER_PAGE = 1000
 DEFAULT_PER_PAGE = 100
@@ -46,6 +48,27 @@ class EventsBody(RootModel[dict[str, Any]]):
     )
 
 
+# RFC 3339 with its offset, as EPCIS writes eventTime (a bare number is no time here).
+EVENT_TIME_PATTERN = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?"
+    r"(Z|[+-][0-9]{2}:[0-9]{2})" + END
+)
+# The `nextPageToken` this API gives: where the page starts (microseconds, event number).
+PAGE_POSITION_PATTERN = r"^[0-9]{1,19}-[0-9]{1,19}" + END
+
+
+def _event_time(text: str) -> str:
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError("is not a date and time of the calendar") from None
+    return text
+
+
+EventTime = Annotated[str, Field(pattern=EVENT_TIME_PATTERN), AfterValidator(_event_time)]
+PageToken = Annotated[str, Field(pattern=PAGE_POSITION_PATTERN)]
+
+
 class _Query(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True, regex_engine="python-re")
 
@@ -58,15 +81,15 @@ class EventQuery(_Query):
     batch: Annotated[str, Field(pattern=r"^[0-9A-Z-]{1,20}$")] | None = None
     recorder: Annotated[str, Field(pattern=r"^[0-9A-HJ-NPQRTUWXY]{18}$")] | None = None
     bizStep: BizStep | None = None  # EPCIS names the parameters so
-    GE_eventTime: AwareDatetime | None = None
-    LT_eventTime: AwareDatetime | None = None
+    GE_eventTime: EventTime | None = None
+    LT_eventTime: EventTime | None = None
     perPage: Annotated[int, Field(ge=1, le=MAX_PER_PAGE)] = DEFAULT_PER_PAGE
-    nextPageToken: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    nextPageToken: PageToken | None = None
 
 
 class TimelineQuery(_Query):
     perPage: Annotated[int, Field(ge=1, le=MAX_PER_PAGE)] = DEFAULT_PER_PAGE
-    nextPageToken: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    nextPageToken: PageToken | None = None
 
 
 class AlertQuery(_Query):

@@ -27,8 +27,10 @@ from registry_api.lifecycle.epcis import ItemUriError, parse_item_uri
 from registry_api.lifecycle.forms import (
     ALERT_KINDS,
     DEFAULT_PER_PAGE,
+    EVENT_TIME_PATTERN,
     MAX_ALERTS_PAGE,
     MAX_PER_PAGE,
+    PAGE_POSITION_PATTERN,
     AlertQuery,
     EventQuery,
     EventsBody,
@@ -150,8 +152,8 @@ async def query_events(request: Request) -> Response:
     base = dataclasses.replace(
         _filter(query.perPage, query.nextPageToken),
         biz_step=None if query.bizStep is None else query.bizStep.value,
-        since=query.GE_eventTime,
-        until=query.LT_eventTime,
+        since=None if query.GE_eventTime is None else datetime.fromisoformat(query.GE_eventTime),
+        until=None if query.LT_eventTime is None else datetime.fromisoformat(query.LT_eventTime),
     )
     if query.batch is not None and query.code is None:
         raise ValidationFailed("a batch is named with its code", {"code": "name the batch's code"})
@@ -190,14 +192,14 @@ async def query_events(request: Request) -> Response:
 
 
 async def item_events(request: Request) -> Response:
-    raw = request.path_params["serial"]
-    try:
-        serial = parse_serial(raw)
-    except CodeFormatError:
-        raise NotFound(f"no item {raw[:40]}") from None
-    query = validate_form(TimelineQuery, _query(request, TimelineQuery))
     async with resources(request).pool.acquire() as conn:
         actor = await signed_in(request, conn)
+        raw = request.path_params["serial"]
+        try:
+            serial = parse_serial(raw)
+        except CodeFormatError:
+            raise NotFound(f"no item {raw[:40]}") from None
+        query = validate_form(TimelineQuery, _query(request, TimelineQuery))
         page = await operations.item_timeline(
             conn, actor, serial, _filter(query.perPage, query.nextPageToken)
         )
@@ -205,10 +207,10 @@ async def item_events(request: Request) -> Response:
 
 
 async def batch_events(request: Request) -> Response:
-    batch_id = path_id(request, "batch_id")
-    query = validate_form(TimelineQuery, _query(request, TimelineQuery))
     async with resources(request).pool.acquire() as conn:
         actor = await signed_in(request, conn)
+        batch_id = path_id(request, "batch_id")
+        query = validate_form(TimelineQuery, _query(request, TimelineQuery))
         batch = await codes_db.fetch_batch_by_id(conn, batch_id)
         if batch is None:
             raise NotFound(f"no batch {batch_id}")
@@ -244,7 +246,7 @@ async def list_alerts(request: Request) -> Response:
 _PAGING = (
     QueryParameter("perPage", {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE,
                                "default": DEFAULT_PER_PAGE}, "at most this many events"),
-    QueryParameter("nextPageToken", {"type": "string", "minLength": 1, "maxLength": 100},
+    QueryParameter("nextPageToken", {"type": "string", "pattern": PAGE_POSITION_PATTERN},
                    "where the page starts: the token the Link header of the previous page "
                    "gave"),
 )  # fmt: skip
@@ -276,9 +278,11 @@ _EVENT_ENDPOINTS: tuple[Endpoint, ...] = (
                     QueryParameter("bizStep", {"type": "string", "enum": [
                         "commissioning", "packing", "shipping", "receiving", "consuming",
                         "destroying", "recalling"]}, "only events of this step"),
-                    QueryParameter("GE_eventTime", {"type": "string", "format": "date-time"},
+                    QueryParameter("GE_eventTime", {"type": "string", "format": "date-time",
+                                                    "pattern": EVENT_TIME_PATTERN},
                                    "only events at or after this time (with its offset)"),
-                    QueryParameter("LT_eventTime", {"type": "string", "format": "date-time"},
+                    QueryParameter("LT_eventTime", {"type": "string", "format": "date-time",
+                                                    "pattern": EVENT_TIME_PATTERN},
                                    "only events before this time (with its offset)"),
                     *_PAGING)),
     Endpoint("GET", "/items/{serial}/events", item_events,

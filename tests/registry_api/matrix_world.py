@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import asyncpg
 import httpx
 
+from codesvc import storage as codes_db
 from codesvc.codes import group_code_id
 from codesvc.keyring import KeyRing
 from codesvc.storage import Connection
@@ -25,6 +26,8 @@ from registry_api.accounts.rules import Level, Role, hash_password
 from registry_api.enterprises import operations as enterprises
 from registry_api.enterprises.forms import EnterpriseApplicationForm
 from registry_api.jurisdictions.storage import insert_park
+from registry_api.lifecycle import batches as lifecycle_batches
+from registry_api.lifecycle.batch_forms import BatchForm, ItemIssueForm
 from registry_api.products import operations as products
 from registry_api.products import storage as products_db
 from registry_api.products.codes import CodeDesk
@@ -50,6 +53,7 @@ RESOURCE_PATHS = {
 }
 # What an enterprise account owns, as path parameters: inside its own enterprise, all of it.
 ENTERPRISE_OWNS = {"enterprise_id", "product_id", "revision_id", "submission_id", "code_id"}
+ENTERPRISE_OWNS |= {"batch_id", "issue_id", "serial"}
 
 PRODUCT = {"cas_numbers": ["67-64-1"], "physical_form": "liquid"}
 COMPLETE_REVISION = {
@@ -76,6 +80,9 @@ class Resources:
     revision: int  # a complete draft, of another product
     submission: int  # an update of the enterprise record, waiting at its first step
     code: str  # the registered product's code
+    batch: int = 0  # a batch of the registered product (`_batch_and_items`)
+    issue: int = 0  # an issue of serials for it
+    serial: str = ""  # an item of that issue
 
 
 @dataclass
@@ -112,6 +119,9 @@ def resource_value(name: str, resources: Resources) -> str:
         "revision_id": str(resources.revision),
         "submission_id": str(resources.submission),
         "code_id": resources.code,
+        "batch_id": str(resources.batch),
+        "issue_id": str(resources.issue),
+        "serial": resources.serial,
     }
     assert name in known, f"the matrix does not know what {{{name}}} names: add it here"
     return known[name]
@@ -166,6 +176,7 @@ MAY: dict[tuple[str, str], Callable[[Caller], bool]] = {
     ("POST", "/enterprise-applications/{application_id}/approve"): _county_or_city_admin,
     ("POST", "/enterprise-applications/{application_id}/reject"): _county_or_city_admin,
     ("PATCH", "/enterprises/{enterprise_id}"): _the_enterprise,
+    ("POST", "/events"): _the_enterprise,
     ("POST", "/enterprises/{enterprise_id}/products"): _the_enterprise,
     ("PUT", "/products/{product_id}"): _the_enterprise,
     ("POST", "/products/{product_id}/revisions"): _the_enterprise,
@@ -177,6 +188,12 @@ MAY: dict[tuple[str, str], Callable[[Caller], bool]] = {
     ("POST", "/submissions/{submission_id}/reject"): _decider,
     ("POST", "/codes/{code_id}/suspend"): _decider,
     ("POST", "/codes/{code_id}/reinstate"): _decider,
+    ("POST", "/products/{product_id}/batches"): _the_enterprise,
+    ("POST", "/batches/{batch_id}/items"): _the_enterprise,
+    ("GET", "/item-issues/{issue_id}/serials.csv"): _the_enterprise,
+    ("GET", "/item-issues/{issue_id}/sheet.pdf"): _the_enterprise,
+    ("POST", "/batches/{batch_id}/recall"): _the_enterprise_or_a_decider,
+    ("POST", "/batches/{batch_id}/recall/end"): _the_enterprise_or_a_decider,
 }
 # A step is decided at its level: a decider of another level is told 403 (or 409 when its
 # own step is behind the submission).
@@ -253,6 +270,28 @@ async def _filings(
     return registered.id, draft.id, update.id, group_code_id(coded.code_id)
 
 
+async def _batch_and_items(
+    conn: Connection, approved: enterprises.Approved, resources: Resources
+) -> None:
+    """A batch of the registered product, two serials issued for it, one of them named."""
+    owner = Actor(approved.owner, None)
+    batch = await lifecycle_batches.declare_batch(
+        conn, owner, resources.product,
+        BatchForm.model_validate(
+            {"batch_no": "MATRIX-1", "produced_on": "2026-01-05", "use_by": "2027-01-05",
+             "use_by_kind": "expiry", "quantity": 100, "unit": "kg",
+             "packaging": {"inner": {"kind": "drum", "capacity": 25, "unit": "kg"}}}
+        ),
+    )  # fmt: skip
+    issued = await lifecycle_batches.issue_items(
+        conn, owner, batch.batch.id, ItemIssueForm(count=2, kind="item")
+    )
+    [(_, serial), _] = await codes_db.fetch_issue_serials(
+        conn, issued.issue.id, after_seq=0, limit=2
+    )
+    resources.batch, resources.issue, resources.serial = batch.batch.id, issued.issue.id, serial
+
+
 async def build_world(
     pool: asyncpg.Pool, client: httpx.AsyncClient, settings: Settings
 ) -> MatrixWorld:
@@ -320,6 +359,8 @@ async def build_world(
                 conn, outside_enterprise, (await acting_as(conn, outside_province), national), desk
             ),
         )
+        await _batch_and_items(conn, inside_enterprise, inside)
+        await _batch_and_items(conn, outside_enterprise, outside)
         await conn.execute(
             "UPDATE accounts SET password_hash = $1, must_change_password = false", password_hash
         )

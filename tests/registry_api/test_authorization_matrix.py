@@ -70,6 +70,18 @@ BODIES: dict[str, Callable[[Resources], object]] = {
     "/submissions/{submission_id}/reject": lambda _: {"reason": "材料不全"},
     "/codes/{code_id}/suspend": lambda _: {"reason": "标签与登记不符"},
     "/codes/{code_id}/reinstate": lambda _: {"reason": "已整改"},
+    "/products/{product_id}/batches": lambda _: {
+        "batch_no": "MATRIX-2",
+        "produced_on": "2026-01-05",
+        "use_by": "2027-01-05",
+        "use_by_kind": "expiry",
+        "quantity": 100,
+        "unit": "kg",
+        "packaging": {"inner": {"kind": "drum", "capacity": 25, "unit": "kg"}},
+    },
+    "/batches/{batch_id}/items": lambda _: {"count": 2, "kind": "case"},
+    "/batches/{batch_id}/recall": lambda _: {"reason": "杂质超标", "instructions": "停止使用"},
+    "/batches/{batch_id}/recall/end": lambda _: {"note": "已收回"},
 }
 
 
