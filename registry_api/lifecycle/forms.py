@@ -11,6 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel
 
 from codesvc.item_states import BizStep
 from registry_api.lifecycle.epcis import MAX_EVENTS
+from registry_api.requests import PATH_PATTERNS
 from registry_api.validators import END
 
 MAX_PER_PAGE = 1000
@@ -77,7 +78,7 @@ class EventQuery(_Query):
     """EPCIS query parameters (the REST binding's names where it has them)."""
 
     serial: Annotated[str, Field(min_length=1, max_length=600)] | None = None
-    code: Annotated[str, Field(min_length=16, max_length=19)] | None = None
+    code: Annotated[str, Field(pattern=PATH_PATTERNS["code_id"])] | None = None
     batch: Annotated[str, Field(pattern=r"^[0-9A-Z-]{1,20}$")] | None = None
     recorder: Annotated[str, Field(pattern=r"^[0-9A-HJ-NPQRTUWXY]{18}$")] | None = None
     bizStep: BizStep | None = None  # EPCIS names the parameters so

@@ -36,7 +36,15 @@ from registry_api.lifecycle.forms import (
     EventsBody,
     TimelineQuery,
 )
-from registry_api.requests import Endpoint, QueryParameter, Timestamp, answer, path_id, resources
+from registry_api.requests import (
+    PATH_PATTERNS,
+    Endpoint,
+    QueryParameter,
+    Timestamp,
+    answer,
+    path_id,
+    resources,
+)
 
 
 @answer
@@ -174,8 +182,8 @@ async def query_events(request: Request) -> Response:
         elif query.code is not None:
             try:
                 code_id = parse_code_id(query.code)
-            except CodeFormatError as exc:
-                raise ValidationFailed("code is not a code_id", {"code": str(exc)}) from None
+            except CodeFormatError:  # the shape of one, but no code this registry issued
+                raise NotFound(f"no code {query.code}") from None
             batch_ids = None
             if query.batch is not None:
                 batch = await codes_db.fetch_batch(conn, code_id, query.batch)
@@ -267,9 +275,9 @@ _EVENT_ENDPOINTS: tuple[Endpoint, ...] = (
              query=(QueryParameter("serial", {"type": "string", "minLength": 1,
                                               "maxLength": 600},
                                    "an item's serial, or its scan URL"),
-                    QueryParameter("code", {"type": "string", "minLength": 16,
-                                            "maxLength": 19}, "a code_id, with or without "
-                                   "dashes"),
+                    QueryParameter("code", {"type": "string",
+                                            "pattern": PATH_PATTERNS["code_id"]},
+                                   "a code_id, with or without dashes"),
                     QueryParameter("batch", {"type": "string", "pattern": r"^[0-9A-Z-]{1,20}$"},
                                    "a batch number of the code"),
                     QueryParameter("recorder", {"type": "string",
