@@ -131,8 +131,9 @@ async def fetch_audit_trail(
     conn: Connection, enterprise_id: int, *, before: int | None, limit: int
 ) -> list[AuditTrailEntry]:
     """The audit log's entries about the enterprise, its applications, products, their
-    revisions, its submissions, certificates and codes: the newest first, older than the
-    entry `before` when given, at most `limit`."""
+    revisions, its submissions, certificates, codes and batches (declared, serials issued,
+    recalled): the newest first, older than the entry `before` when given, at most
+    `limit`."""
     rows = await conn.fetch(
         """
         WITH subjects (subject_type, subject_id) AS (
@@ -149,6 +150,9 @@ async def fetch_audit_trail(
                 WHERE enterprise_id = $1::bigint
             UNION ALL SELECT 'certificate', number FROM certificates
                 WHERE enterprise_id = $1::bigint
+            UNION ALL SELECT 'batch', b.id::text
+                FROM batches b JOIN products p ON p.code_id = b.code_id
+                WHERE p.enterprise_id = $1::bigint
         )
         SELECT a.id, a.at, a.actor_id, acc.name AS actor_name, a.action, a.subject_type,
                a.subject_id, a.changes

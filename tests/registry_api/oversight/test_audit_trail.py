@@ -1,5 +1,5 @@
 """GET /api/v1/enterprises/{id}/audit: who changed what of an enterprise, its products,
-revisions, submissions, certificate and code, newest first, a page at a time; for the
+revisions, submissions, certificate, code and batches, newest first, a page at a time; for the
 regulators in scope and the enterprise itself."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from tests.registry_api.conftest import API, Signed
+from tests.registry_api.lifecycle.batch_world import Batches, batches_fixture  # noqa: F401
 from tests.registry_api.world import World, approve_all, new_draft, register
 
 
@@ -81,3 +82,32 @@ async def test_the_trail_is_read_in_scope_and_by_the_enterprise_itself(world: Wo
         assert (await _trail(reader, world.enterprise_id)).status_code == 200
     assert (await _trail(world.other_county_reviewer, world.enterprise_id)).status_code == 404
     assert (await _trail(world.county_reviewer, 10**12)).status_code == 404
+
+
+async def test_a_batch_its_serials_and_its_recall_are_on_the_trail(batches: Batches) -> None:
+    made = await batches.declare("LOT-AUDIT-1")
+    await batches.issue(made["id"], 3)
+    recall = {"reason": "包装破损", "instructions": "停止发货"}
+    started = await batches.county_admin.post(f"/batches/{made['id']}/recall", recall)
+    assert started.status_code == 201, started.text
+    ended = await batches.county_admin.post(f"/batches/{made['id']}/recall/end", {"note": "已处理"})
+    assert ended.status_code == 200, ended.text
+
+    entries = (await _trail(batches.world.county_reviewer, batches.world.enterprise_id)).json()[
+        "entries"
+    ]
+    about_batch = [
+        (e["action"], e["actor"]["id"])
+        for e in reversed(entries)
+        if (e["subject_type"], e["subject_id"]) == ("batch", str(made["id"]))
+    ]
+    owner, regulator = batches.owner.account_id, batches.county_admin.account_id
+    assert about_batch == [
+        ("batch.declare", owner),
+        ("batch.issue_items", owner),
+        ("batch.recall", regulator),
+        ("batch.recall_end", regulator),
+    ]
+    # Another producer's trail does not list this enterprise's batch.
+    theirs = (await _trail(batches.world.county_reviewer, batches.other_id)).json()["entries"]
+    assert not [e for e in theirs if e["subject_type"] == "batch"]
