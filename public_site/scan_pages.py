@@ -227,7 +227,9 @@ def render_revoked_page(
 
 def render_not_genuine_page(lang: Lang) -> str:
     """The 404 page of a code whose signature does not match, with how to report it."""
-    return environment.get_template("not_genuine.html").render(lang=lang, other=other_lang(lang))
+    return environment.get_template("not_genuine.html").render(
+        lang=lang, other=other_lang(lang), item=False
+    )
 
 
 def render_scan_context(
@@ -431,6 +433,6 @@ def _lifecycle_context(lang: Lang, line: str, lifecycle: ScanLifecycle) -> str:
 def render_not_genuine_item_page(lang: Lang) -> str:
     """The 404 page of a serial the manufacturer never issued for the code and batch the
     path names (or never issued at all), with how to report it; never the product data."""
-    return environment.get_template("not_genuine_item.html").render(
-        lang=lang, other=other_lang(lang)
+    return environment.get_template("not_genuine.html").render(
+        lang=lang, other=other_lang(lang), item=True
     )
