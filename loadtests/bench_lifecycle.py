@@ -28,8 +28,6 @@ import json
 import logging
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -51,7 +49,14 @@ from codesvc import lifecycle
 from codesvc import storage as codes_db
 from codesvc.codes import Code
 from codesvc.scancache import REDIS_KEY_PREFIX
-from loadtests.bench_scan import BASE_URL, WrkResult, ensure_wrk, resolver_process, run_wrk
+from loadtests.bench_scan import (
+    BASE_URL,
+    WrkResult,
+    ensure_wrk,
+    resolver_process,
+    run_wrk,
+    unit_process,
+)
 from loadtests.product import free_port
 from safecode import apps
 from safecode.demo import DEMO_ENTERPRISES, DEMO_PASSWORD, ensure_demo_registry
@@ -248,27 +253,9 @@ def _unit_env(database_url: str, redis_url: str, master_key: bytes) -> dict[str,
 def registry_process(env: dict[str, str]) -> Iterator[str]:
     """`safecode serve registry` with `REGISTRY_WORKERS` workers; its base URL once ready."""
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "safecode", "serve", "registry"],
-        env=dict(env, REGISTRY_PORT=str(port), REGISTRY_WORKERS=str(REGISTRY_WORKERS)),
-        stdout=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("the registry did not become ready for the bench")
-            time.sleep(0.2)
+    unit_env = dict(env, REGISTRY_PORT=str(port), REGISTRY_WORKERS=str(REGISTRY_WORKERS))
+    with unit_process("registry", unit_env, port) as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(30)
 
 
 def _sign_in(registry: str) -> str:

@@ -129,20 +129,12 @@ def run_wrk(
 
 
 @contextmanager
-def resolver_process(database_url: str, redis_url: str, **env: str) -> Iterator[str]:
-    port = free_port()
+def unit_process(unit: str, env: dict[str, str], port: int) -> Iterator[str]:
+    """`safecode serve {unit}` started with `env`, listening on `port`: its base URL once its
+    /readyz answers 200 (the bench stops if it exits or is not ready within a minute); it
+    is terminated on the way out."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "safecode", "serve", "resolver"],
-        env=dict(
-            os.environ,
-            DATABASE_URL=database_url,
-            REDIS_URL=redis_url,
-            RESOLVER_PORT=str(port),
-            RESOLVER_WORKERS="2",
-            LOG_LEVEL="WARNING",
-            **env,
-        ),
-        stdout=subprocess.DEVNULL,
+        [sys.executable, "-m", "safecode", "serve", unit], env=env, stdout=subprocess.DEVNULL
     )
     base = f"{BASE_URL}:{port}"
     try:
@@ -154,12 +146,31 @@ def resolver_process(database_url: str, redis_url: str, **env: str) -> Iterator[
             except httpx.TransportError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("the resolver did not become ready for the bench")
+                raise SystemExit(f"the {unit} unit did not become ready for the bench")
             time.sleep(0.2)
         yield base
     finally:
         process.terminate()
         process.wait(30)
+
+
+@contextmanager
+def resolver_process(database_url: str, redis_url: str, **env: str) -> Iterator[str]:
+    port = free_port()
+    with unit_process(
+        "resolver",
+        dict(
+            os.environ,
+            DATABASE_URL=database_url,
+            REDIS_URL=redis_url,
+            RESOLVER_PORT=str(port),
+            RESOLVER_WORKERS="2",
+            LOG_LEVEL="WARNING",
+            **env,
+        ),
+        port,
+    ) as base:
+        yield base
 
 
 async def prepare_codes(database_url: str, redis_url: str, codes: int) -> list[str]:
