@@ -12,6 +12,7 @@ from html import unescape
 
 import asyncpg
 import httpx
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -58,6 +59,14 @@ async def _shipped(life: Lifecycle, serial: str) -> None:
     await _record(life.world.owner, life.event("shipping", [serial], at=hour_ago))
 
 
+@pytest.fixture(name="shipped")
+async def shipped_fixture(life: Lifecycle) -> str:
+    """The world's first item, commissioned and shipped by its owner an hour ago."""
+    serial = life.items[0]
+    await _shipped(life, serial)
+    return serial
+
+
 async def _state(pool: asyncpg.Pool, serial: str) -> tuple[str, int | None]:
     async with pool.acquire() as conn:
         found = await codes_db.fetch_item_scans(conn, [serial])
@@ -77,10 +86,9 @@ async def _receive(clerk: Person, serial: str, **fields: str) -> httpx.Response:
 
 
 async def test_the_scan_page_leads_a_clerk_through_sign_in_back_to_the_receipt(
-    life: Lifecycle, new_person: Callable[[], Person]
+    life: Lifecycle, shipped: str, new_person: Callable[[], Person]
 ) -> None:
-    serial = life.items[0]
-    await _shipped(life, serial)
+    serial = shipped
     await life.world.relay.drain()
     scanned = await life.world.resolver.get(life.url(serial).removeprefix(BASE))
     assert scanned.status_code == 200, scanned.text
@@ -118,10 +126,9 @@ async def test_the_scan_page_leads_a_clerk_through_sign_in_back_to_the_receipt(
 
 
 async def test_a_logistics_clerk_records_a_receipt_with_one_post(
-    life: Lifecycle, pool: asyncpg.Pool, new_person: Callable[[], Person]
+    life: Lifecycle, shipped: str, pool: asyncpg.Pool, new_person: Callable[[], Person]
 ) -> None:
-    serial = life.items[0]
-    await _shipped(life, serial)
+    serial = shipped
     clerk = await _person(new_person, CARRIER_MOBILE)
     sent = await _receive(clerk, serial, note="封条完好")
     assert sent.status_code == 303, text_of(sent)
@@ -140,10 +147,9 @@ async def test_a_logistics_clerk_records_a_receipt_with_one_post(
 
 
 async def test_the_form_sent_twice_records_the_receipt_once(
-    life: Lifecycle, new_person: Callable[[], Person]
+    life: Lifecycle, shipped: str, new_person: Callable[[], Person]
 ) -> None:
-    serial = life.items[0]
-    await _shipped(life, serial)
+    serial = shipped
     clerk = await _person(new_person, CARRIER_MOBILE)
     form = await clerk.get(f"/receive/{serial}")
     receipt_id = re.search(r'name="receipt_id" value="([^"]+)"', form.text)
@@ -158,10 +164,9 @@ async def test_the_form_sent_twice_records_the_receipt_once(
 
 
 async def test_a_damaged_package_is_quarantined(
-    life: Lifecycle, pool: asyncpg.Pool, new_person: Callable[[], Person]
+    life: Lifecycle, shipped: str, pool: asyncpg.Pool, new_person: Callable[[], Person]
 ) -> None:
-    serial = life.items[0]
-    await _shipped(life, serial)
+    serial = shipped
     clerk = await _person(new_person, USER_MOBILE)
     sent = await _receive(clerk, serial, condition="leaking", note="桶底渗漏")
     assert sent.status_code == 303, text_of(sent)
@@ -215,10 +220,9 @@ async def test_a_refused_receipt_is_explained_and_records_nothing(
 
 
 async def test_a_session_ended_while_the_form_was_open_signs_in_and_comes_back(
-    life: Lifecycle, pool: asyncpg.Pool, new_person: Callable[[], Person]
+    shipped: str, pool: asyncpg.Pool, new_person: Callable[[], Person]
 ) -> None:
-    serial = life.items[0]
-    await _shipped(life, serial)
+    serial = shipped
     clerk = await _person(new_person, CARRIER_MOBILE)
     token = await clerk.token(f"/receive/{serial}")
     signed_out = await clerk.submit(f"/receive/{serial}", "/sign-out")
@@ -234,10 +238,9 @@ async def test_a_session_ended_while_the_form_was_open_signs_in_and_comes_back(
 
 
 async def test_regulators_do_not_record_receipts(
-    life: Lifecycle, pool: asyncpg.Pool, new_person: Callable[[], Person]
+    shipped: str, pool: asyncpg.Pool, new_person: Callable[[], Person]
 ) -> None:
-    serial = life.items[0]
-    await _shipped(life, serial)
+    serial = shipped
     reviewer = await _person(new_person, COUNTY_REVIEWER)
     page = await reviewer.get(f"/receive/{serial}")
     assert page.status_code == 403
@@ -253,10 +256,9 @@ async def test_regulators_do_not_record_receipts(
 
 
 async def test_a_form_without_its_token_changes_nothing(
-    life: Lifecycle, pool: asyncpg.Pool, new_person: Callable[[], Person]
+    life: Lifecycle, shipped: str, pool: asyncpg.Pool, new_person: Callable[[], Person]
 ) -> None:
-    serial = life.items[0]
-    await _shipped(life, serial)
+    serial = shipped
     clerk = await _person(new_person, CARRIER_MOBILE)
     forged = await clerk.client.post(f"{CONSOLE}/receive/{serial}", data={"condition": "intact"})
     assert forged.status_code == 403
@@ -266,10 +268,9 @@ async def test_a_form_without_its_token_changes_nothing(
 
 
 async def test_the_item_page_is_for_those_the_api_shows_it_to(
-    life: Lifecycle, new_person: Callable[[], Person]
+    shipped: str, new_person: Callable[[], Person]
 ) -> None:
-    serial = life.items[0]
-    await _shipped(life, serial)
+    serial = shipped
     clerk = await _person(new_person, CARRIER_MOBILE)
     assert (await _receive(clerk, serial)).status_code == 303
     for mobile in (OWNER_MOBILE, CARRIER_MOBILE, COUNTY_REVIEWER):
@@ -287,10 +288,9 @@ async def test_the_item_page_is_for_those_the_api_shows_it_to(
 
 
 async def test_a_double_receipt_is_an_alert_with_its_evidence_in_scope(
-    life: Lifecycle, new_person: Callable[[], Person]
+    shipped: str, new_person: Callable[[], Person]
 ) -> None:
-    serial = life.items[0]
-    await _shipped(life, serial)
+    serial = shipped
     carrier = await _person(new_person, CARRIER_MOBILE)
     assert (await _receive(carrier, serial)).status_code == 303
     user = await _person(new_person, USER_MOBILE)
