@@ -8,15 +8,14 @@ timeline (anyone else gets the 404 page, like a serial never issued); alerts are
 enterprise's own products' or those of every enterprise in the regulator's unit.
 
 What the pages say of the package itself (product, transport data, state, batch, what is
-packed in it) is what its scan page shows anyone holding it: `package_facts` reads it from
-codesvc, the public record and the item's row, as the resolver does. The receipt page
+packed in it) is what its scan page shows anyone holding it: `lifecycle.packages`'
+`package_facts`, read as the resolver reads it. The receipt page
 (`receipts.py`) shows the same facts to a receiving clerk.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -24,9 +23,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from codesvc import storage as codes_db
-from codesvc.codes import Code, group_code_id, scan_url
-from codesvc.item_states import END_STATES, STATE_NAMES, STEP_NAMES, BizStep, ItemState
+from codesvc.codes import group_code_id
+from codesvc.item_states import STATE_NAMES, STEP_NAMES, BizStep, ItemState
 from codesvc.serials import SerialError, parse_serial
 from codesvc.storage import Connection
 from console.forms import checked
@@ -41,12 +39,11 @@ from registry_api.errors import NotFound
 from registry_api.lifecycle import operations
 from registry_api.lifecycle.epcis import StoredEvent
 from registry_api.lifecycle.forms import ALERT_KINDS, AlertQuery
+from registry_api.lifecycle.packages import PackageFacts, package_facts
 from registry_api.lifecycle.storage import AlertRow, EventFilter
 
 TIMELINE_PAGE = 100  # events a page of the timeline shows
 ALERTS_PAGE = 50
-# A case holds items, a pallet cases (and items): two levels, as events move them.
-_CONTENT_LEVELS = 2
 
 KIND_NAMES: dict[str, tuple[str, str]] = {
     "item": ("包装件", "Package"),
@@ -66,33 +63,6 @@ ALERT_NAMES: dict[str, tuple[str, str]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class PackageFacts:
-    """A package (an item, case or pallet) as its scan page shows it, and what is in it."""
-
-    serial: str
-    kind: str  # item | case | pallet
-    state: ItemState
-    state_at: datetime | None
-    parent: str | None  # the case or pallet it is packed in
-    alerted_at: datetime | None
-    code_id: str
-    batch_no: str
-    scan_url: str  # the URL its label carries
-    record: dict[str, Any]  # the code's published record (codesvc.records' JSON)
-    recall: codes_db.RecallRow | None  # the batch's open recall
-    packed: int  # packages inside it, at every level (received with it)
-    packed_cases: int  # of which cases (on a pallet)
-
-    @property
-    def ended(self) -> bool:
-        return self.state in END_STATES
-
-    def transport(self) -> dict[str, Any]:
-        transport: dict[str, Any] = self.record.get("transport") or {}
-        return transport
-
-
 def read_serial(text: str) -> str:
     """The serial a path names (any case); the 404 page when it cannot be one, so a
     mistyped serial is answered like an unknown one."""
@@ -105,55 +75,6 @@ def read_serial(text: str) -> str:
 def public_base_url(request: Request) -> str:
     base: str = request.app.state.public_base_url
     return base
-
-
-async def package_facts(conn: Connection, serial: str, base_url: str) -> PackageFacts | None:
-    """What anyone scanning the package reads of it; None for a serial never issued."""
-    found = await codes_db.fetch_item_scan(conn, serial)
-    if found is None:
-        return None
-    code = await codes_db.fetch_code(conn, found.code_id)
-    published = await codes_db.fetch_published_record(conn, found.code_id)
-    if code is None or published is None:
-        return None
-    item = found.item
-    recalls = await codes_db.fetch_open_recalls(conn, [item.batch_id])
-    packed, cases = await _packed_in(conn, item.serial, item.kind)
-    return PackageFacts(
-        serial=item.serial,
-        kind=item.kind,
-        state=ItemState(item.state),
-        state_at=item.state_at,
-        parent=item.parent,
-        alerted_at=item.alerted_at,
-        code_id=found.code_id,
-        batch_no=found.batch_no,
-        scan_url=scan_url(
-            base_url, Code(code.code_id, code.key_id, code.signature), found.batch_no, serial
-        ),
-        record=published.record,
-        recall=recalls.get(item.batch_id),
-        packed=packed,
-        packed_cases=cases,
-    )
-
-
-async def _packed_in(conn: Connection, serial: str, kind: str) -> tuple[int, int]:
-    """(packages, cases) packed in the serial, a pallet's cases and their items."""
-    if kind == "item":
-        return 0, 0
-    packed = cases = 0
-    parents = [serial]
-    for _level in range(_CONTENT_LEVELS):
-        found = await codes_db.fetch_children(conn, parents)
-        inside = [child for children in found.values() for child in children]
-        if not inside:
-            break
-        kinds = await codes_db.fetch_item_scans(conn, inside)
-        parents = [s for s in inside if s in kinds and kinds[s].item.kind != "item"]
-        packed += len(inside)
-        cases += len(parents)
-    return packed, cases
 
 
 def state_name(state: str, lang: Lang) -> str:

@@ -28,13 +28,7 @@ from starlette.routing import Route
 from codesvc.storage import Connection
 from console.errors import SignInNeeded
 from console.forms import Posted, posted
-from console.lifecycle import (
-    CONDITION_NAMES,
-    facts_view,
-    package_facts,
-    public_base_url,
-    read_serial,
-)
+from console.lifecycle import CONDITION_NAMES, facts_view, public_base_url, read_serial
 from console.navigation import connection
 from console.rendering import LOCAL_TIME, PREFIX, lang_of, local_time, page, see_other, tr
 from console.sessions import forget_session, signed_in
@@ -49,6 +43,7 @@ from registry_api.lifecycle.epcis import (
     NOTE_FIELD,
     EventsInvalid,
 )
+from registry_api.lifecycle.packages import package_facts
 from registry_api.lifecycle.storage import EventFilter
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
