@@ -23,6 +23,7 @@ from codesvc.securityheaders import SecurityHeadersMiddleware, security_headers
 from codesvc.service import UNREACHABLE_ERRORS, ServiceConfig, resources_lifespan
 from console import (
     accounts,
+    batches,
     csrf,
     enterprises,
     jurisdictions,
@@ -82,6 +83,7 @@ def create_app(config: ServiceConfig) -> Starlette:
             *staff.ROUTES,
             *lifecycle.ROUTES,
             *receipts.ROUTES,
+            *batches.ROUTES,
         ],
         middleware=[
             Middleware(

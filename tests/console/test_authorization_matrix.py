@@ -62,6 +62,7 @@ API_RESOURCES = {
     "submission_id": "/submissions/{}",
     "code_id": "/codes/{}",
     "serial": "/items/{}",
+    "batch_id": "/batches/{}",
 }
 # Path parameters that name no resource of anyone: the same for every caller.
 PUBLIC_PARAMETERS = {"code": "GHS02"}  # /ghs/{code}.svg, a GHS pictogram
@@ -97,6 +98,11 @@ NEW_ACCOUNT = {
     "work_unit": "测试单位全称",
 }
 PRODUCT_FORM = {"name_zh": "矩阵改名", "cas_numbers": "67-64-1", "physical_form": "liquid"}
+BATCH_FORM = {
+    "batch_no": "MATRIX-2", "produced_on": "2026-01-05", "use_by_kind": "expiry",
+    "use_by": "2027-01-05", "quantity": "100", "unit": "kg", "packaging.inner.kind": "drum",
+    "packaging.inner.capacity": "25", "packaging.inner.unit": "kg",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -160,6 +166,17 @@ API_WRITES: dict[str, Write] = {
         lambda _: PRODUCT_FORM | {"name_zh": "矩阵新品"},
     ),
     "/receive/{serial}": Write(("POST", "/events"), lambda _: {"condition": "intact"}),
+    "/products/{product_id}/batches/new": Write(
+        ("POST", "/products/{product_id}/batches"), lambda _: BATCH_FORM
+    ),
+    "/batches/{batch_id}/items": Write(
+        ("POST", "/batches/{batch_id}/items"), lambda _: {"kind": "item", "count": "2"}
+    ),
+    "/batches/{batch_id}/recall": Write(
+        ("POST", "/batches/{batch_id}/recall"),
+        lambda _: {"reason": "杂质超标", "instructions": "停止使用，退回供应商"},
+    ),
+    "/batches/{batch_id}/recall/end": Write(("POST", "/batches/{batch_id}/recall/end"), _no_fields),
 }
 # Forms no caller gets done, because of the state an earlier caller leaves, and what the
 # callers allowed are told instead.
