@@ -28,6 +28,7 @@ from console import (
     enterprises,
     jurisdictions,
     lifecycle,
+    notices,
     products,
     receipts,
     reviews,
@@ -84,6 +85,7 @@ def create_app(config: ServiceConfig) -> Starlette:
             *lifecycle.ROUTES,
             *receipts.ROUTES,
             *batches.ROUTES,
+            *notices.ROUTES,
         ],
         middleware=[
             Middleware(

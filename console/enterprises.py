@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from console import enterprise_filings
+from console import enterprise_filings, notices
 from console.enterprise_filings import (
     Overview,
     overview,
@@ -232,11 +232,13 @@ async def home(request: Request) -> Response:
     async with connection(request) as conn:
         actor = await signed_in(request, conn)
         seen = await overview(conn, actor, own_enterprise_id(actor))
+        unread = await notices.unread_notices(conn, actor)
     return page(
         request,
         "enterprise_home.html",
         actor=actor,
         o=seen,
+        unread_notices=unread,
         today=date.today(),
         step_name=lambda s, i: step_name(s, i, lang_of(request)),
     )

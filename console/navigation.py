@@ -28,6 +28,7 @@ def nav_links(actor: Actor) -> list[tuple[str, str, str]]:
             (f"{PREFIX}/products", "产品", "Products"),
             (f"{PREFIX}/enterprise/filings", "申报", "Filings"),
             (f"{PREFIX}/alerts", "警示", "Alerts"),
+            (f"{PREFIX}/notices", "通知公告", "Notices"),
         ]
     links = [
         (f"{PREFIX}/reviews", "审核队列", "Review queue"),
@@ -35,6 +36,7 @@ def nav_links(actor: Actor) -> list[tuple[str, str, str]]:
         (f"{PREFIX}/search", "查询", "Search"),
         (f"{PREFIX}/certificates", "证书到期", "Certificates"),
         (f"{PREFIX}/alerts", "警示", "Alerts"),
+        (f"{PREFIX}/notices", "通知公告", "Notices"),
     ]
     if actor.account.role == Role.ADMIN:
         links += [

@@ -220,6 +220,7 @@ AUDIT_ACTIONS: dict[str, tuple[str, str]] = {
     "enterprise_application.create": ("提交企业账号申请", "Account application filed"),
     "enterprise_application.reject": ("驳回企业账号申请", "Account application rejected"),
     "jurisdiction.create": ("新增辖区或化工园区", "Unit or park added"),
+    "notice.publish": ("发布通知公告", "Notice published"),
     "product.create": ("新增产品", "Product added"),
     "product.update": ("修改产品信息", "Product details changed"),
     "revision.create": ("新建版本草稿", "Revision drafted"),

@@ -19,7 +19,7 @@ from starlette.routing import Route
 
 from codesvc.codes import group_code_id, scan_url
 from codesvc.storage import Connection
-from console import applications
+from console import applications, notices
 from console.forms import checked, field_errors, posted
 from console.navigation import connection
 from console.rendering import PREFIX, lang_of, page, see_other, tr
@@ -170,11 +170,13 @@ async def review_queue(request: Request) -> Response:
                     previous_start=max(0, start - QUEUE_PAGE_ROWS) if start > 0 else None,
                 )
             )
+        unread = await notices.unread_notices(conn, actor)  # the start page shows them
     return page(
         request,
         "reviews.html",
         status=422 if errors else 200,
         actor=actor,
+        unread_notices=unread,
         reviews=reviews,
         groups=groups,
         pipelines=[("", tr(lang, "全部", "All"))]

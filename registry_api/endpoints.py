@@ -14,6 +14,7 @@ from registry_api.enterprises import routes as enterprises
 from registry_api.jurisdictions import routes as jurisdictions
 from registry_api.lifecycle import batch_routes
 from registry_api.lifecycle import routes as lifecycle
+from registry_api.oversight import notice_routes
 from registry_api.oversight import routes as oversight
 from registry_api.products import ghs_routes
 from registry_api.products import routes as products
@@ -28,6 +29,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *reviews.ENDPOINTS,
     *lifecycle.ENDPOINTS,
     *oversight.ENDPOINTS,
+    *notice_routes.ENDPOINTS,
     *batch_routes.ENDPOINTS,
     *ghs_routes.ENDPOINTS,
 )

@@ -1,5 +1,5 @@
-"""Query parameters of oversight (search, the audit trail's pages), and what a search text
-means: the keys it is matched by."""
+"""Query parameters of oversight (search, the audit trail's pages), what a search text
+means (the keys it is matched by), and the bodies and queries of notices."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import re
 from dataclasses import dataclass
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
 from codesvc.codes import CodeFormatError, parse_code_id
-from registry_api.forms import NOT_BLANK, TRIMMED
+from registry_api.forms import NOT_BLANK, TRIMMED, Form
 
 MAX_QUERY_LENGTH = 100
 MAX_PAGE = 100
@@ -74,3 +74,64 @@ def search_keys(text: str) -> SearchKeys:
         un_number=None if un is None else f"UN{un.group(1)}",
         code_id=code_id,
     )
+
+
+# --- notices ------------------------------------------------------------------------------
+
+MAX_NOTICE_TITLE = 100
+MAX_NOTICE_BODY = 5000
+DEFAULT_NOTICE_LIMIT = 20
+DEFAULT_RECEIPT_LIMIT = 100
+MAX_RECEIPT_PAGE = 500  # a province's readers run to thousands: a page is a screenful or two
+
+
+class NoticeForm(Form):
+    """A notice an admin publishes to its own unit and every unit below it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "title": "关于开展危险化学品安全码赋码工作的通知",
+                    "body": "各县（区）应急管理局：请于本月底前完成辖区企业账号配置。",
+                    "to_enterprises": False,
+                }
+            ]
+        }
+    )
+
+    title: Annotated[
+        str, Field(min_length=1, max_length=MAX_NOTICE_TITLE, pattern=NOT_BLANK), TRIMMED
+    ]
+    body: Annotated[
+        str, Field(min_length=1, max_length=MAX_NOTICE_BODY, pattern=NOT_BLANK), TRIMMED
+    ]
+    # Also to the enterprises of the unit and below (else to the regulators only).
+    to_enterprises: StrictBool = False
+
+
+def _query_flag(value: object) -> object:
+    """A yes/no query parameter as JSON writes one: `true` or `false`, nothing looser (no
+    `1`, `yes` or `on`, which the document's boolean does not allow)."""
+    if isinstance(value, str):
+        if value not in ("true", "false"):
+            raise ValueError("must be true or false")
+        return value == "true"
+    return value
+
+
+QueryFlag = Annotated[StrictBool, BeforeValidator(_query_flag)]
+
+
+class NoticeListQuery(_Query):
+    limit: Annotated[int, Field(ge=1, le=MAX_PAGE)] = DEFAULT_NOTICE_LIMIT
+    # The `next_before` of the page read: notices older than this one.
+    before: Annotated[int, Field(ge=1, le=2**63 - 1)] | None = None
+    # Only those the caller has not read yet.
+    unread: QueryFlag = False
+
+
+class ReceiptsQuery(_Query):
+    limit: Annotated[int, Field(ge=1, le=MAX_RECEIPT_PAGE)] = DEFAULT_RECEIPT_LIMIT
+    # The `next_before` of the page read: readings older than this one.
+    before: Annotated[int, Field(ge=1, le=2**63 - 1)] | None = None

@@ -1,5 +1,6 @@
-"""SQL of oversight: search of enterprises and products below a unit, and an enterprise's
-audit trail. The indexes they rely on are in migration 0010."""
+"""SQL of oversight: search of enterprises and products below a unit, an enterprise's audit
+trail (the indexes they rely on are in migration 0010), and notices with their read
+receipts (migration 0013)."""
 
 from __future__ import annotations
 
@@ -172,3 +173,214 @@ async def fetch_audit_trail(
         values["changes"] = json.loads(values["changes"])
         entries.append(AuditTrailEntry(**values))
     return entries
+
+
+# --- notices ------------------------------------------------------------------------------
+# Their tables are in migration 0013. A reader's notices are read by the ids of the units
+# on its way up (`notices_unit`); who a notice reaches is counted from its unit's path down.
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    id: int
+    unit_id: str  # the publishing unit
+    unit_name: str
+    unit_path: str
+    author_id: int
+    author_name: str
+    title: str
+    body: str
+    to_enterprises: bool
+    published_at: datetime
+    read_at: datetime | None  # when the reader it was read for read it; None: not yet
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeReader:
+    receipt_id: int
+    account_id: int
+    name: str
+    kind: Literal["regulator", "enterprise"]
+    where: str  # a regulator's unit, an enterprise account's enterprise
+    read_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeReach:
+    reached: int  # the accounts the notice reaches (disabled ones left out)
+    unread: int  # of those, the ones without a receipt
+
+
+_NOTICE = """
+    SELECT n.id, n.unit_id, u.name AS unit_name, u.path AS unit_path, n.author_id,
+           a.name AS author_name, n.title, n.body, n.to_enterprises, n.published_at,
+           r.read_at
+    FROM notices n
+    JOIN jurisdictions u ON u.id = n.unit_id
+    JOIN accounts a ON a.id = n.author_id
+    LEFT JOIN notice_receipts r ON r.notice_id = n.id AND r.account_id = $1
+"""
+
+
+async def insert_notice(
+    conn: Connection,
+    *,
+    unit_id: str,
+    author_id: int,
+    title: str,
+    body: str,
+    to_enterprises: bool,
+) -> int:
+    notice_id: int = await conn.fetchval(
+        """
+        INSERT INTO notices (unit_id, author_id, title, body, to_enterprises)
+        VALUES ($1, $2, $3, $4, $5) RETURNING id
+        """,
+        unit_id,
+        author_id,
+        title,
+        body,
+        to_enterprises,
+    )
+    return notice_id
+
+
+async def fetch_notice(conn: Connection, notice_id: int, *, reader_id: int) -> Notice | None:
+    """The notice, with when `reader_id` read it."""
+    row = await conn.fetchrow(f"{_NOTICE} WHERE n.id = $2", reader_id, notice_id)
+    return None if row is None else Notice(**dict(row))
+
+
+async def fetch_notices(
+    conn: Connection,
+    unit_ids: list[str],
+    *,
+    enterprises_only: bool,
+    reader_id: int,
+    unread: bool,
+    before: int | None,
+    limit: int,
+) -> list[Notice]:
+    """Notices published by the units `unit_ids` (those meant for enterprises too, when
+    `enterprises_only`), the newest first: older than `before`, unread by `reader_id` only
+    when `unread`, at most `limit`."""
+    rows = await conn.fetch(
+        f"""
+        {_NOTICE}
+        WHERE n.unit_id = ANY($2::text[]) AND (n.to_enterprises OR NOT $3::boolean)
+          AND ($4::bigint IS NULL OR n.id < $4) AND (r.id IS NULL OR NOT $5::boolean)
+        ORDER BY n.id DESC LIMIT $6
+        """,
+        reader_id,
+        unit_ids,
+        enterprises_only,
+        before,
+        unread,
+        limit,
+    )
+    return [Notice(**dict(row)) for row in rows]
+
+
+async def count_unread_notices(
+    conn: Connection, unit_ids: list[str], *, enterprises_only: bool, reader_id: int
+) -> int:
+    count: int = await conn.fetchval(
+        """
+        SELECT count(*) FROM notices n
+        WHERE n.unit_id = ANY($1::text[]) AND (n.to_enterprises OR NOT $2::boolean)
+          AND NOT EXISTS (SELECT 1 FROM notice_receipts r
+                          WHERE r.account_id = $3 AND r.notice_id = n.id)
+        """,
+        unit_ids,
+        enterprises_only,
+        reader_id,
+    )
+    return count
+
+
+async def fetch_enterprise_unit_paths(conn: Connection, enterprise_id: int) -> list[str]:
+    """The paths of the enterprise's county and of its chemical park, when it is in one."""
+    row = await conn.fetchrow(
+        """
+        SELECT c.path AS county_path, p.path AS park_path
+        FROM enterprises e
+        JOIN jurisdictions c ON c.id = e.county_id
+        LEFT JOIN jurisdictions p ON p.id = e.park_id
+        WHERE e.id = $1
+        """,
+        enterprise_id,
+    )
+    if row is None:
+        return []
+    return [path for path in (row["county_path"], row["park_path"]) if path is not None]
+
+
+async def insert_receipt(conn: Connection, notice_id: int, account_id: int) -> None:
+    """The account's read receipt of the notice; the first reading stands."""
+    await conn.execute(
+        """
+        INSERT INTO notice_receipts (notice_id, account_id) VALUES ($1, $2)
+        ON CONFLICT (notice_id, account_id) DO NOTHING
+        """,
+        notice_id,
+        account_id,
+    )
+
+
+async def fetch_readers(
+    conn: Connection, notice_id: int, *, before: int | None, limit: int
+) -> list[NoticeReader]:
+    """Who read the notice and when, the latest reading first: older than the receipt
+    `before`, at most `limit`."""
+    rows = await conn.fetch(
+        """
+        SELECT r.id AS receipt_id, a.id AS account_id, a.name, a.kind,
+               coalesce(j.name, e.name, '') AS "where", r.read_at
+        FROM notice_receipts r
+        JOIN accounts a ON a.id = r.account_id
+        LEFT JOIN jurisdictions j ON j.id = a.jurisdiction_id
+        LEFT JOIN enterprises e ON e.id = a.enterprise_id
+        WHERE r.notice_id = $1 AND ($2::bigint IS NULL OR r.id < $2)
+        ORDER BY r.id DESC LIMIT $3
+        """,
+        notice_id,
+        before,
+        limit,
+    )
+    return [NoticeReader(**dict(row)) for row in rows]
+
+
+async def count_reach(
+    conn: Connection, notice_id: int, unit_path: str, *, to_enterprises: bool
+) -> NoticeReach:
+    """The accounts the notice of the unit at `unit_path` reaches, and how many of them have
+    not read it: the regulators of that unit and below, and when `to_enterprises` the
+    enterprise accounts whose county or park is there. Disabled accounts are not counted:
+    they read nothing any more."""
+    row = await conn.fetchrow(
+        """
+        WITH reached AS (
+            SELECT a.id FROM accounts a JOIN jurisdictions j ON j.id = a.jurisdiction_id
+            WHERE a.kind = 'regulator' AND a.disabled_at IS NULL
+              AND (j.path = $2 OR j.path LIKE $2 || '/%')
+            UNION
+            SELECT a.id FROM accounts a
+            JOIN enterprises e ON e.id = a.enterprise_id
+            JOIN jurisdictions c ON c.id = e.county_id
+            LEFT JOIN jurisdictions p ON p.id = e.park_id
+            WHERE $3::boolean AND a.kind = 'enterprise' AND a.disabled_at IS NULL
+              AND (c.path = $2 OR c.path LIKE $2 || '/%'
+                   OR p.path = $2 OR p.path LIKE $2 || '/%')
+        )
+        SELECT count(*) AS reached,
+               count(*) FILTER (WHERE NOT EXISTS (
+                   SELECT 1 FROM notice_receipts r
+                   WHERE r.notice_id = $1 AND r.account_id = reached.id)) AS unread
+        FROM reached
+        """,
+        notice_id,
+        unit_path,
+        to_enterprises,
+    )
+    assert row is not None  # an aggregate without GROUP BY: always one row
+    return NoticeReach(reached=row["reached"], unread=row["unread"])

@@ -63,6 +63,7 @@ API_RESOURCES = {
     "code_id": "/codes/{}",
     "serial": "/items/{}",
     "batch_id": "/batches/{}",
+    "notice_id": "/notices/{}",
 }
 # Path parameters that name no resource of anyone: the same for every caller.
 PUBLIC_PARAMETERS = {"code": "GHS02"}  # /ghs/{code}.svg, a GHS pictogram
@@ -77,6 +78,7 @@ ABSENT = Resources(
     submission=987654321,
     code="14AB-CDEF-GHJK-MNPQ",
     serial="0000000000000",  # its check character fits: well formed, never issued
+    notice=987654321,
 )
 # Pages and forms that take their enterprise from the query rather than the path (a
 # regulator's `?enterprise=`): in the matrix as if it were a path parameter.
@@ -177,6 +179,7 @@ API_WRITES: dict[str, Write] = {
         lambda _: {"reason": "杂质超标", "instructions": "停止使用，退回供应商"},
     ),
     "/batches/{batch_id}/recall/end": Write(("POST", "/batches/{batch_id}/recall/end"), _no_fields),
+    "/notices/{notice_id}/read": Write(("POST", "/notices/{notice_id}/read"), _no_fields),
 }
 # Forms no caller gets done, because of the state an earlier caller leaves, and what the
 # callers allowed are told instead.

@@ -28,6 +28,8 @@ from registry_api.enterprises.forms import EnterpriseApplicationForm
 from registry_api.jurisdictions.storage import insert_park
 from registry_api.lifecycle import batches as lifecycle_batches
 from registry_api.lifecycle.batch_forms import BatchForm, ItemIssueForm
+from registry_api.oversight import notices
+from registry_api.oversight.forms import NoticeForm
 from registry_api.products import operations as products
 from registry_api.products import storage as products_db
 from registry_api.products.codes import CodeDesk
@@ -83,6 +85,10 @@ class Resources:
     batch: int = 0  # a batch of the registered product (`_batch_and_items`)
     issue: int = 0  # an issue of serials for it
     serial: str = ""  # an item of that issue
+    # A notice for enterprises too, published in the county by a unit no caller is at (inside,
+    # a second park: its overseers above open it, none of the callers is reached by it, so no
+    # park caller or enterprise reads it either); outside, by the county itself.
+    notice: int = 0
 
 
 @dataclass
@@ -122,6 +128,7 @@ def resource_value(name: str, resources: Resources) -> str:
         "batch_id": str(resources.batch),
         "issue_id": str(resources.issue),
         "serial": resources.serial,
+        "notice_id": str(resources.notice),
     }
     assert name in known, f"the matrix does not know what {{{name}}} names: add it here"
     return known[name]
@@ -155,6 +162,10 @@ def _county_or_city_admin(caller: Caller) -> bool:
 
 def _the_enterprise(caller: Caller) -> bool:
     return caller.role is None
+
+
+def _anyone(_caller: Caller) -> bool:
+    return True
 
 
 def _decider(caller: Caller) -> bool:
@@ -194,6 +205,8 @@ MAY: dict[tuple[str, str], Callable[[Caller], bool]] = {
     ("GET", "/item-issues/{issue_id}/sheet.pdf"): _the_enterprise,
     ("POST", "/batches/{batch_id}/recall"): _the_enterprise_or_a_decider,
     ("POST", "/batches/{batch_id}/recall/end"): _the_enterprise_or_a_decider,
+    ("POST", "/notices/{notice_id}/read"): _anyone,  # anyone who may open it
+    ("GET", "/notices/{notice_id}/receipts"): _admin,
 }
 # A step is decided at its level: a decider of another level is told 403 (or 409 when its
 # own step is behind the submission).
@@ -292,6 +305,12 @@ async def _batch_and_items(
     resources.batch, resources.issue, resources.serial = batch.batch.id, issued.issue.id, serial
 
 
+async def _notice(conn: Connection, publisher: accounts_db.Account) -> int:
+    form = NoticeForm(title="矩阵通知", body="请各单位知悉。", to_enterprises=True)
+    published = await notices.publish(conn, await acting_as(conn, publisher), form)
+    return published.id
+
+
 async def build_world(
     pool: asyncpg.Pool, client: httpx.AsyncClient, settings: Settings
 ) -> MatrixWorld:
@@ -361,6 +380,12 @@ async def build_world(
         )
         await _batch_and_items(conn, inside_enterprise, inside)
         await _batch_and_items(conn, outside_enterprise, outside)
+        second_park = await insert_park(conn, county, "矩阵二园区")
+        park_admin = await _regulator(
+            conn, "13911000102", Role.ADMIN, Level.PARK, second_park.id, password_hash
+        )
+        inside.notice = await _notice(conn, park_admin)
+        outside.notice = await _notice(conn, outside_admin)
         await conn.execute(
             "UPDATE accounts SET password_hash = $1, must_change_password = false", password_hash
         )
