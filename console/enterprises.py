@@ -38,6 +38,7 @@ from registry_api.enterprises.forms import (
     EnterpriseApplicationForm,
     EnterpriseUpdateForm,
 )
+from registry_api.enterprises.permits import PERMIT_NAMES, PermitKind
 from registry_api.enterprises.reference import counties_by_city, division_names
 from registry_api.enterprises.storage import Enterprise
 from registry_api.errors import (
@@ -68,6 +69,10 @@ _INSTALLATION_FIELD = re.compile(r"^aging_installations\[([0-9]{1,3})\]\.")
 # `aging_installations.none` ("should be None").
 _UNION_MEMBER = re.compile(r"\.(?:list\[\w+\]|str|int|none)(?=$|[.\[])")
 SPARE_INSTALLATION_ROWS = 2  # blank rows under the record's, to add aging installations
+# The permits form has a row per kind (one permit of each kind is held), its inputs named
+# `permits.<kind>.<part>`; the registry numbers the list it is sent (`permits[1].number`).
+PERMIT_PARTS = ("number", "issuer", "valid_from", "valid_until")
+_PERMIT_INDEX = re.compile(r"^permits\[([0-9]{1,3})\]")
 
 
 def _province(request: Request) -> str:
@@ -244,13 +249,19 @@ async def home(request: Request) -> Response:
     )
 
 
-def _field_paths(fields: dict[str, str]) -> dict[str, str]:
+def _field_paths(fields: dict[str, str], permit_kinds: list[str]) -> dict[str, str]:
     """The record form's errors by the names of its inputs: union members left out of the
-    paths, and the "should be None" of the null member dropped (it says nothing useful)."""
+    paths, the "should be None" of the null member dropped (it says nothing useful), and a
+    permit's place in the list sent (`permit_kinds`) turned into its kind's row."""
     named: dict[str, str] = {}
     for path, message in fields.items():
         if not path.endswith(".none"):
-            named.setdefault(_UNION_MEMBER.sub("", path.removeprefix("changes.")), message)
+            path = _UNION_MEMBER.sub("", path.removeprefix("changes."))
+            found = _PERMIT_INDEX.match(path)
+            if found is not None and int(found.group(1)) < len(permit_kinds):
+                row = f"permits.{permit_kinds[int(found.group(1))]}"
+                path = row + path[found.end() :]
+            named.setdefault(path, message)
     return named
 
 
@@ -260,6 +271,9 @@ def _record_values(record: Enterprise) -> dict[str, str]:
     for index, installation in enumerate(record.aging_installations):
         for part in INSTALLATION_PARTS:
             values[f"aging_installations[{index}].{part}"] = str(installation[part])
+    for permit in record.permits:
+        for part in PERMIT_PARTS:
+            values[f"permits.{permit.kind}.{part}"] = str(getattr(permit, part))
     return values
 
 
@@ -285,6 +299,7 @@ def _record_page(
         names=division_names(),
         today=date.today(),
         installation_rows=rows + SPARE_INSTALLATION_ROWS,
+        permit_kinds=[(kind.value, PERMIT_NAMES[kind]) for kind in PermitKind],
         message=message,
         errors=errors or {},
         values=_record_values(record) if values is None else values,
@@ -315,6 +330,16 @@ def _installations(form: Posted) -> list[dict[str, str]]:
     return [row for row in rows if any(row.values())]
 
 
+def _permits(form: Posted) -> list[dict[str, str]]:
+    """The permits typed, a row per kind in the kinds' order; rows left blank dropped."""
+    rows = [
+        {"kind": kind.value}
+        | {part: form.get(f"permits.{kind}.{part}").strip() for part in PERMIT_PARTS}
+        for kind in PermitKind
+    ]
+    return [row for row in rows if any(row[part] for part in PERMIT_PARTS)]
+
+
 def _changes(form: Posted, current: Enterprise) -> tuple[dict[str, Any], list[dict[str, str]]]:
     """What the form changes of `current` (only what differs is sent), and the installations
     as typed."""
@@ -331,6 +356,15 @@ def _changes(form: Posted, current: Enterprise) -> tuple[dict[str, Any], list[di
     ]
     if installations != stored:
         changes["aging_installations"] = installations
+    permits = _permits(form)
+    # Compared by kind: the API may have stored them in another order than the form's.
+    held = {
+        p.kind.value: {part: str(getattr(p, part)) for part in PERMIT_PARTS}
+        for p in current.permits
+    }
+    typed_permits = {row["kind"]: {part: row[part] for part in PERMIT_PARTS} for row in permits}
+    if typed_permits != held:
+        changes["permits"] = permits
     return changes, installations
 
 
@@ -375,7 +409,7 @@ async def update_record(request: Request) -> Response:
                     checked(EnterpriseUpdateForm, changes),
                 )
         except (ValidationFailed, Conflict) as exc:
-            fields = _field_paths(exc.fields)
+            fields = _field_paths(exc.fields, [p["kind"] for p in changes.get("permits") or []])
             message = None
             if "body" in fields:
                 message = tr(lang, "没有修改任何内容。", "Nothing was changed.")

@@ -19,6 +19,7 @@ from ghs.derivation import ClassificationError
 from ghs.reference import PRECAUTION_GROUPS, reference
 from public_site.pages import Lang
 from registry_api.enterprises.operations import enterprise_fields
+from registry_api.enterprises.permits import PERMIT_NAMES, PermitKind
 from registry_api.enterprises.storage import Enterprise
 from registry_api.products.filings import public_record
 from registry_api.products.storage import Product, Revision
@@ -76,6 +77,7 @@ _ENTERPRISE_FIELDS = {
     "safety_head_phone": ("安全负责人电话", "Head of safety's phone"),
     "emergency_phone": ("应急电话", "Emergency phone"),
     "aging_installations": ("老旧装置", "Aging installations"),
+    "permits": ("安全许可证", "Safety permits"),
     "status": ("状态", "Status"),
 }
 
@@ -128,6 +130,26 @@ def show(value: Any, lang: Lang) -> str:
     if isinstance(value, bool):
         return ("是" if value else "否") if lang == "zh" else ("yes" if value else "no")
     return str(value)
+
+
+def _permit_lines(permits: list[dict[str, Any]] | None, lang: Lang) -> list[str]:
+    """Permits a line each: the kind by name, number, issuer and validity (a reviewer checks
+    them against the permits the enterprise shows). Their kinds were checked when filed."""
+    lines = []
+    for permit in permits or []:
+        zh, en = PERMIT_NAMES[PermitKind(permit["kind"])]
+        lines.append(
+            f"{zh if lang == 'zh' else en} {permit['number']} · {permit['issuer']} · "
+            f"{permit['valid_from']} – {permit['valid_until']}"
+        )
+    return lines
+
+
+def _field_text(name: str, value: Any, lang: Lang) -> str:
+    """A record field's value as a reviewer reads it."""
+    if name == "permits":
+        return "\n".join(_permit_lines(value, lang))
+    return show(_named(value, _ENTERPRISE_VALUES.get(name, {}), lang), lang)
 
 
 def _same(before: Any, after: Any) -> bool:
@@ -261,8 +283,8 @@ def record_rows(current: Enterprise, changes: dict[str, Any], lang: Lang) -> lis
         ChangeRow(
             group,
             field_label(name),
-            show(_named(fields.get(name), _ENTERPRISE_VALUES.get(name, {}), lang), lang),
-            show(_named(value, _ENTERPRISE_VALUES.get(name, {}), lang), lang),
+            _field_text(name, fields.get(name), lang),
+            _field_text(name, value, lang),
             not _same(fields.get(name), value),
         )
         for name, value in changes.items()
@@ -272,6 +294,6 @@ def record_rows(current: Enterprise, changes: dict[str, Any], lang: Lang) -> lis
 def enterprise_record(current: Enterprise, lang: Lang) -> list[tuple[tuple[str, str], str]]:
     """The enterprise's record as (field label, text) pairs, for beside a submission."""
     return [
-        (field_label(name), show(_named(value, _ENTERPRISE_VALUES.get(name, {}), lang), lang))
+        (field_label(name), _field_text(name, value, lang))
         for name, value in enterprise_fields(current).items()
     ]

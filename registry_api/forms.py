@@ -9,10 +9,21 @@ are in its `forms.py`.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
+from datetime import date
 from typing import Annotated, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    JsonValue,
+    ValidationError,
+    WithJsonSchema,
+)
 from pydantic.fields import FieldInfo
 from starlette.requests import Request
 
@@ -82,6 +93,23 @@ def _trimmed(value: str) -> str:
 
 
 TRIMMED = AfterValidator(_trimmed)
+
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_day(value: object) -> date:
+    if not isinstance(value, str) or _ISO_DAY.fullmatch(value) is None:
+        raise ValueError("must be a date written YYYY-MM-DD, such as 2026-11-05")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value} is not a day of the calendar") from None
+
+
+# A day as ISO text only (pydantic would also take a number of seconds since 1970).
+IsoDay = Annotated[
+    date, BeforeValidator(_iso_day), WithJsonSchema({"type": "string", "format": "date"})
+]
 Mobile = Annotated[str, *_MOBILE]
 Phone = Annotated[str, *_PHONE]
 ResidentId = Annotated[str, *_RESIDENT_ID]

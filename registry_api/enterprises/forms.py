@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import ConfigDict, Field
+from pydantic import (
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic.json_schema import SkipJsonSchema
 
 from registry_api import validators
+from registry_api.enterprises.permits import PermitKind
 from registry_api.enterprises.reference import (
     CHEMICAL_AND_PHARMA_CLASSES,
     county_codes,
@@ -18,6 +25,7 @@ from registry_api.forms import (
     NOT_BLANK,
     TRIMMED,
     Form,
+    IsoDay,
     Mobile,
     Name,
     Phone,
@@ -122,6 +130,36 @@ class AgingInstallation(Form):
     ]  # in use, idle, being replaced
 
 
+class Permit(Form):
+    """A safety permit as the licensing authority issued it; `valid_until` is its last day."""
+
+    kind: Annotated[
+        PermitKind,
+        Field(
+            description="production_safety: 安全生产许可证; safe_use: 危险化学品安全使用许可证; "
+            "trading: 危险化学品经营许可证"
+        ),
+    ]
+    number: Annotated[str, Field(min_length=1, max_length=60, pattern=NOT_BLANK), TRIMMED]
+    issuer: Annotated[str, Field(min_length=1, max_length=100, pattern=NOT_BLANK), TRIMMED]
+    valid_from: IsoDay
+    valid_until: IsoDay
+
+    @field_validator("valid_until")
+    @classmethod
+    def _not_before_valid_from(cls, value: date, info: ValidationInfo) -> date:
+        start = info.data.get("valid_from")  # absent when it was not valid itself
+        if isinstance(start, date) and value < start:
+            raise ValueError(f"must be on or after valid_from ({start.isoformat()})")
+        return value
+
+
+def _no_null_shown(schema: dict[str, Any]) -> None:
+    """The list as the document shows it: null is refused (422), so it is not offered."""
+    (listed,) = [member for member in schema.pop("anyOf") if member.get("type") != "null"]
+    schema.update(listed)
+
+
 def _one_change_at_least(schema: dict[str, Any]) -> None:
     """At least one field; the fields that cannot be emptied show no null default."""
     schema["minProperties"] = 1
@@ -132,8 +170,8 @@ def _one_change_at_least(schema: dict[str, Any]) -> None:
 
 class EnterpriseUpdateForm(Form):
     """Annex 3 fields and the extra items; every field optional, only those given change.
-    The record's name, address, industry class and aging installations cannot be emptied:
-    null is refused for them (`[]` says there are no aging installations)."""
+    The record's name, address, industry class, aging installations and permits cannot be
+    emptied: null is refused for them (`[]` says there are none)."""
 
     model_config = ConfigDict(json_schema_extra=_one_change_at_least)
 
@@ -148,3 +186,10 @@ class EnterpriseUpdateForm(Form):
     aging_installations: (
         Annotated[list[AgingInstallation], Field(max_length=100)] | SkipJsonSchema[None]
     ) = None
+    # Nullable rather than a union with a hidden None (as above): pydantic then names a bad
+    # permit's field by its plain path, `permits[1].valid_until`; null is refused by the
+    # operation ("cannot be emptied"), as is a kind listed twice.
+    permits: Annotated[
+        list[Permit] | None,
+        Field(max_length=len(PermitKind), json_schema_extra=_no_null_shown),
+    ] = None

@@ -26,6 +26,7 @@ from registry_api.enterprises.forms import (
     EnterpriseKind,
     EnterpriseUpdateForm,
 )
+from registry_api.enterprises.permits import PermitView, duplicate_kinds, permit_view
 from registry_api.enterprises.reference import CHEMICAL_AND_PHARMA_CLASSES
 from registry_api.errors import (
     Conflict,
@@ -44,7 +45,8 @@ STATUS_LOOKUPS_PER_ADDRESS = Limit(
     "application-status:address", 30, 15 * 60, "application look-ups from this address"
 )
 # Fields of the record an update may change but never empty.
-_REQUIRED_FIELDS = ("name", "address", "industry_code", "aging_installations")
+_REQUIRED_FIELDS = ("name", "address", "industry_code", "aging_installations", "permits")
+_LISTS = ("aging_installations", "permits")
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,7 +263,7 @@ async def update(
 async def check_changes(conn: Connection, current: db.Enterprise, changes: dict[str, Any]) -> None:
     """Raise `ValidationFailed` naming every change the record cannot take."""
     problems: dict[str, str] = {
-        name: "cannot be emptied" + (" (send [] for none)" if name == "aging_installations" else "")
+        name: "cannot be emptied" + (" (send [] for none)" if name in _LISTS else "")
         for name in _REQUIRED_FIELDS
         if name in changes and changes[name] is None
     }
@@ -272,6 +274,8 @@ async def check_changes(conn: Connection, current: db.Enterprise, changes: dict[
         county = await accounts_db.fetch_jurisdiction(conn, current.county_id)
         if park is None or county is None or park.parent_id not in (county.id, county.parent_id):
             problems["park_id"] = "must be a chemical park of the enterprise's county or city"
+    if changes.get("permits") is not None:
+        problems |= duplicate_kinds(changes["permits"])
     if not changes:
         problems["body"] = "names no field to change"
     if problems:
@@ -299,6 +303,7 @@ class EnterpriseFields(TypedDict):
     safety_head_phone: str | None
     emergency_phone: str | None
     aging_installations: list[AgingInstallationView]
+    permits: list[PermitView]
     status: db.EnterpriseStatus
 
 
@@ -320,5 +325,6 @@ def enterprise_fields(record: db.Enterprise) -> EnterpriseFields:
         "safety_head_phone": record.safety_head_phone,
         "emergency_phone": record.emergency_phone,
         "aging_installations": installations,
+        "permits": [permit_view(permit) for permit in record.permits],
         "status": record.status,
     }

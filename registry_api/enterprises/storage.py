@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from codesvc.storage import Connection
+from registry_api.enterprises.permits import HeldPermit, held_permits
 
 ApplicationStatus = Literal["pending", "approved", "rejected"]
 EnterpriseStatus = Literal["active", "deregistered"]
@@ -48,6 +49,7 @@ class Enterprise:
     safety_head_phone: str | None
     emergency_phone: str | None
     aging_installations: list[dict[str, Any]]
+    permits: list[HeldPermit]
     status: EnterpriseStatus
     version: int
     created_at: datetime
@@ -70,19 +72,22 @@ _APPLICATION = (
 )
 _ENTERPRISE = (
     "id, uscc, name, county_id, park_id, address, kinds, industry_code, responsible_person, "
-    "safety_head, safety_head_phone, emergency_phone, aging_installations, status, version, "
-    "created_at, updated_at"
+    "safety_head, safety_head_phone, emergency_phone, aging_installations, permits, status, "
+    "version, created_at, updated_at"
 )
 # The fields an enterprise update may set.
 ENTERPRISE_UPDATABLE = (
     "name", "address", "industry_code", "park_id", "responsible_person", "safety_head",
-    "safety_head_phone", "emergency_phone", "aging_installations",
+    "safety_head_phone", "emergency_phone", "aging_installations", "permits",
 )  # fmt: skip
+# The fields held as JSON: lists of items.
+_JSON_FIELDS = ("aging_installations", "permits")
 
 
 def _enterprise(row: Any) -> Enterprise:
     values = dict(row)
     values["aging_installations"] = json.loads(values["aging_installations"])
+    values["permits"] = held_permits(json.loads(values["permits"]))
     return Enterprise(**values)
 
 
@@ -204,10 +209,8 @@ async def update_enterprise(
     for name, value in changes.items():
         if name not in ENTERPRISE_UPDATABLE:
             raise ValueError(f"{name} is not an updatable field")
-        values.append(
-            json.dumps(value, ensure_ascii=False) if name == "aging_installations" else value
-        )
-        cast = "::jsonb" if name == "aging_installations" else ""
+        values.append(json.dumps(value, ensure_ascii=False) if name in _JSON_FIELDS else value)
+        cast = "::jsonb" if name in _JSON_FIELDS else ""
         assignments.append(f"{name} = ${len(values)}{cast}")
     row = await conn.fetchrow(
         f"""

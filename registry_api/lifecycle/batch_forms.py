@@ -25,7 +25,7 @@ from pydantic import (
 )
 
 from codesvc.lifecycle import MAX_ITEMS_PER_ISSUE
-from registry_api.forms import NOT_BLANK, TRIMMED, Form, Reason, RowId
+from registry_api.forms import NOT_BLANK, TRIMMED, Form, IsoDay, Reason, RowId
 from registry_api.validators import document_pattern
 
 BATCH_NO = r"[0-9A-Z-]{1,20}"  # as codesvc's table and the scan path take it
@@ -72,25 +72,6 @@ BatchNumber = Annotated[
         json_schema_extra={"pattern": document_pattern(BATCH_NO)},
     ),
     AfterValidator(_batch_number),
-]
-
-_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-
-
-def _iso_day(value: object) -> date:
-    if not isinstance(value, str) or _ISO_DAY.fullmatch(value) is None:
-        raise ValueError("must be a date written YYYY-MM-DD, such as 2026-11-05")
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"{value} is not a day of the calendar") from None
-
-
-# A day as ISO text only (pydantic would also take a number of seconds since 1970).
-IsoDay = Annotated[
-    date,
-    BeforeValidator(_iso_day),
-    WithJsonSchema({"type": "string", "format": "date"}),
 ]
 
 
