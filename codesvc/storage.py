@@ -856,7 +856,8 @@ async def fetch_items_for_update(conn: Connection, serials: Sequence[str]) -> di
         """,
         list(serials),
     )
-    return {row["serial"]: ItemRow(**dict(row)) for row in rows}
+    # By position: _ITEM_COLUMNS are ItemRow's fields in order (thousands of rows a document).
+    return {row[0]: ItemRow(*row) for row in rows}
 
 
 async def fetch_children(conn: Connection, parents: Sequence[str]) -> dict[str, list[str]]:
@@ -876,6 +877,9 @@ async def update_items(
     changes: Sequence[tuple[str, str, datetime | None, int | None, str | None]],
 ) -> None:
     """Write (serial, state, state_at, holder, parent) of each item, in one statement."""
+    if not changes:
+        return
+    serials, states, times, holders, parents = zip(*changes, strict=True)
     await conn.execute(
         """
         UPDATE items i SET state = c.state, state_at = c.state_at, holder = c.holder,
@@ -884,11 +888,11 @@ async def update_items(
              AS c(serial, state, state_at, holder, parent)
         WHERE i.serial = c.serial
         """,
-        [c[0] for c in changes],
-        [c[1] for c in changes],
-        [c[2] for c in changes],
-        [c[3] for c in changes],
-        [c[4] for c in changes],
+        serials,
+        states,
+        times,
+        holders,
+        parents,
     )
 
 

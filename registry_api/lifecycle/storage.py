@@ -4,13 +4,14 @@ and products. Items and batches themselves are codesvc's (`codesvc.storage`)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from codesvc.storage import Connection
+from codesvc.storage import Connection, ItemRefRow
 
 # A regulator's unit and everything below it, by the jurisdictions' materialised paths.
 _IN_SCOPE = "(j.path = $1 OR j.path LIKE $1 || '/%')"
@@ -35,9 +36,10 @@ class EventRow:
     note: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class NewEvent:
-    """An event about to be stored, with every item and batch it moved."""
+class NewEvent(NamedTuple):
+    """An event about to be stored, with every item and batch it moved. A named tuple, not
+    a dataclass: a document makes thousands, and its first fields are the row COPY writes
+    as they are (`_EVENT_FIELDS`), so neither is built field by field."""
 
     id: int
     event_id: str
@@ -55,6 +57,10 @@ class NewEvent:
     note: str | None
     moved: list[str]  # the serials named and those packed in them that moved along
     batch_ids: list[int]
+
+
+# The columns of lifecycle_events a NewEvent gives, named as its fields: all but the last two.
+_EVENT_FIELDS = NewEvent._fields[:-2]
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,13 +113,10 @@ async def claim_event_ids(
 
 async def insert_events(conn: Connection, events: Sequence[NewEvent]) -> None:
     """Store the events and their index rows, by COPY (thousands in one round trip each)."""
-    rows = [
-        (e.id, e.event_id, e.event_type, e.action, e.event_time, e.time_zone_offset,
-         e.biz_step, e.disposition, e.enterprise_id, e.account_id, e.parent, e.serials,
-         e.condition, e.note)
-        for e in events
-    ]  # fmt: skip
-    await conn.copy_records_to_table("lifecycle_events", records=rows, columns=_EVENT_FIELDS)
+    width = len(_EVENT_FIELDS)
+    await conn.copy_records_to_table(
+        "lifecycle_events", records=[e[:width] for e in events], columns=_EVENT_FIELDS
+    )
     await conn.copy_records_to_table(
         "lifecycle_item_events",
         records=[(serial, e.event_time, e.id) for e in events for serial in e.moved],
@@ -126,10 +129,6 @@ async def insert_events(conn: Connection, events: Sequence[NewEvent]) -> None:
     )
 
 
-_EVENT_FIELDS = (
-    "id", "event_id", "event_type", "action", "event_time", "time_zone_offset", "biz_step",
-    "disposition", "enterprise_id", "account_id", "parent", "serials", "condition", "note",
-)  # fmt: skip
 _EVENT_COLUMNS = """
     e.id, e.event_id, e.event_type, e.action, e.event_time, e.time_zone_offset, e.record_time,
     e.biz_step, e.disposition, e.enterprise_id, n.uscc AS recorder_uscc, e.parent, e.serials,
@@ -138,7 +137,24 @@ _EVENT_COLUMNS = """
 
 
 def _event(row: Any) -> EventRow:
-    return EventRow(**{**dict(row), "serials": list(row["serials"])})
+    # By name: a row may carry other columns too (an item timeline's item).
+    return EventRow(
+        id=row["id"],
+        event_id=row["event_id"],
+        event_type=row["event_type"],
+        action=row["action"],
+        event_time=row["event_time"],
+        time_zone_offset=row["time_zone_offset"],
+        record_time=row["record_time"],
+        biz_step=row["biz_step"],
+        disposition=row["disposition"],
+        enterprise_id=row["enterprise_id"],
+        recorder_uscc=row["recorder_uscc"],
+        parent=row["parent"],
+        serials=list(row["serials"]),
+        condition=row["condition"],
+        note=row["note"],
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,51 +175,135 @@ class EventFilter:
 async def fetch_events(conn: Connection, query: EventFilter) -> list[EventRow]:
     """Events matching `query`: through the item index (a serial), the batch index
     (batches), or the recorder's index."""
-    conditions = ["TRUE"]
     arguments: list[Any] = []
+    rows = await conn.fetch(_events_select(query, arguments), *arguments)
+    return [_event(row) for row in rows]
+
+
+def _events_select(query: EventFilter, arguments: list[Any], only_if: Sequence[str] = ()) -> str:
+    """The SELECT of `query`'s events, its parameters appended to `arguments`; `only_if`,
+    more conditions (of a query it is part of)."""
 
     def argument(value: Any) -> str:
         arguments.append(value)
         return f"${len(arguments)}"
 
+    since = None if query.since is None else argument(query.since)
+    until = None if query.until is None else argument(query.until)
+    after = None if query.after is None else (argument(query.after[0]), argument(query.after[1]))
+    # The time bounds on the index rows too: PostgreSQL then skips the index's month
+    # partitions outside them (the join's equality does not carry a range across).
+    bounds = [
+        *([] if since is None else [f"event_time >= {since}"]),
+        *([] if until is None else [f"event_time < {until}"]),
+        *([] if after is None else [f"event_time >= {after[0]}"]),
+    ]
+    within = "".join(f" AND {bound}" for bound in bounds)
     if query.serial is not None:
         source = (
             f"(SELECT DISTINCT event, event_time FROM lifecycle_item_events "
-            f"WHERE serial = {argument(query.serial)}) x"
+            f"WHERE serial = {argument(query.serial)}{within}) x"
         )
     elif query.batch_ids is not None:
         source = (
             f"(SELECT DISTINCT event, event_time FROM lifecycle_batch_events "
-            f"WHERE batch_id = ANY({argument(list(query.batch_ids))}::bigint[])) x"
+            f"WHERE batch_id = ANY({argument(list(query.batch_ids))}::bigint[]){within}) x"
         )
     else:
         source = None
+    conditions = [*only_if, *(f"e.{bound}" for bound in bounds)]
     if query.recorder is not None:
         conditions.append(f"e.enterprise_id = {argument(query.recorder)}")
     if query.biz_step is not None:
         conditions.append(f"e.biz_step = {argument(query.biz_step)}")
-    if query.since is not None:
-        conditions.append(f"e.event_time >= {argument(query.since)}")
-    if query.until is not None:
-        conditions.append(f"e.event_time < {argument(query.until)}")
-    if query.after is not None:
-        at, event = query.after
-        conditions.append(f"(e.event_time, e.id) > ({argument(at)}, {argument(event)})")
+    if after is not None:
+        conditions.append(f"(e.event_time, e.id) > ({after[0]}, {after[1]})")
     joined = (
         f"{source} JOIN lifecycle_events e ON e.id = x.event AND e.event_time = x.event_time"
         if source is not None
         else "lifecycle_events e"
     )
-    rows = await conn.fetch(
-        f"""
+    return f"""
         SELECT {_EVENT_COLUMNS}
         FROM {joined} JOIN enterprises n ON n.id = e.enterprise_id
-        WHERE {" AND ".join(conditions)}
+        WHERE {" AND ".join(conditions or ["TRUE"])}
         ORDER BY e.event_time, e.id LIMIT {argument(query.limit)}
+        """
+
+
+@dataclass(frozen=True, slots=True)
+class ItemTimelineRows:
+    """An item's timeline as one query reads it: the item's code and batch (what names it
+    in its events), its product's enterprise, whether the reader may see it, and (if so)
+    the events."""
+
+    ref: ItemRefRow
+    owner: int | None  # None: no product has the item's code
+    allowed: bool
+    events: list[EventRow]
+
+
+async def fetch_item_timeline(
+    conn: Connection,
+    serial: str,
+    query: EventFilter,
+    *,
+    own_enterprise: int | None,
+    unit_path: str | None,
+    holder: int | None,
+) -> ItemTimelineRows | None:
+    """The item, and its events matching `query` when the reader may read them: the
+    enterprise `own_enterprise` whose product it is, a regulator over the product's
+    enterprise (`unit_path`, its unit), or the enterprise `holder` that holds the item.
+    None when the serial was never issued. One round trip. (Whether an enterprise recorded
+    an event of the item is `serials_recorded_by`'s: in this query, its plan would cost
+    every reader the start of a scan of each month's partition, used or not.)"""
+    arguments: list[Any] = [serial, own_enterprise, unit_path, holder]
+    # Within the LATERAL, the permission is a one-time filter: no event is read unless it holds.
+    events = _events_select(
+        dataclasses.replace(query, serial=serial, batch_ids=None), arguments, ["s.allowed"]
+    )
+    rows = await conn.fetch(
+        f"""
+        WITH item AS (
+            SELECT i.holder, b.code_id, b.batch_no, c.key_id, c.signature,
+                   p.enterprise_id AS owner
+            FROM items i JOIN batches b ON b.id = i.batch_id JOIN codes c ON c.code_id = b.code_id
+            LEFT JOIN products p ON p.code_id = b.code_id
+            WHERE i.serial = $1
+        ), scoped AS (
+            SELECT item.*, COALESCE(
+                item.owner = $2
+                OR $3::text IS NOT NULL AND EXISTS (
+                    SELECT 1 FROM enterprises o JOIN jurisdictions j ON j.id = o.county_id
+                    WHERE o.id = item.owner AND (j.path = $3 OR j.path LIKE $3 || '/%'))
+                OR item.holder = $4, FALSE) AS allowed
+            FROM item
+        )
+        SELECT s.code_id AS item_code_id, s.batch_no AS item_batch_no,
+               s.key_id AS item_key_id, s.signature AS item_signature,
+               s.owner AS item_owner, s.allowed AS item_allowed, ev.*
+        FROM scoped s LEFT JOIN LATERAL ({events}) ev ON TRUE
+        ORDER BY ev.event_time, ev.id
         """,
         *arguments,
     )
-    return [_event(row) for row in rows]
+    if not rows:
+        return None
+    first = rows[0]
+    ref = ItemRefRow(
+        serial=serial,
+        code_id=first["item_code_id"],
+        key_id=first["item_key_id"],
+        signature=first["item_signature"],
+        batch_no=first["item_batch_no"],
+    )
+    return ItemTimelineRows(
+        ref=ref,
+        owner=first["item_owner"],
+        allowed=first["item_allowed"],
+        events=[_event(row) for row in rows if row["id"] is not None],
+    )
 
 
 async def fetch_events_by_id(conn: Connection, event_ids: Sequence[str]) -> list[EventRow]:

@@ -275,6 +275,45 @@ async def test_event_queries_page_and_keep_to_scope(life: Lifecycle) -> None:
     assert {"GE_eventTime"} <= set(bad.json()["error"]["fields"])
 
 
+async def test_a_recorder_reads_the_timeline_after_handing_the_item_on(life: Lifecycle) -> None:
+    serial = life.items[0]
+    steps = [
+        (life.world.owner, life.event("commissioning", [serial], at=at(0), action="ADD")),
+        (life.world.owner, life.event("shipping", [serial], at=at(10))),
+        (life.carrier, life.event("receiving", [serial], at=at(60))),
+        (life.carrier, life.event("shipping", [serial], at=at(70))),
+        (life.user, life.event("receiving", [serial], at=at(120))),
+    ]
+    for signed, event in steps:
+        made = await record(signed, event)
+        assert made.status_code == 201, made.text
+    expected = ["commissioning", "shipping", "receiving", "shipping", "receiving"]
+    # The carrier no longer holds it but recorded two of its events; the user holds it.
+    for reader in (life.carrier, life.user, life.world.county_reviewer):
+        timeline = await reader.get(f"/items/{serial}/events")
+        assert timeline.status_code == 200, timeline.text
+        events = timeline.json()["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+        assert [e["bizStep"] for e in events] == expected
+    assert (
+        await life.world.other_county_reviewer.get(f"/items/{serial}/events")
+    ).status_code == 404
+
+    # Two at a time, each page after the last: every event once, oldest first.
+    seen: list[str] = []
+    url = f"{API}/items/{serial}/events?perPage=2"
+    while url:
+        page = await life.world.client.get(url, headers=life.world.owner.headers())
+        assert page.status_code == 200, page.text
+        assert schema_problems(page.json()) == []
+        seen += [
+            e["bizStep"]
+            for e in page.json()["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+        ]
+        link = page.headers.get("link")
+        url = link.split(">")[0].lstrip("<") if link else ""
+    assert seen == expected
+
+
 async def test_scan_flags_become_alerts(life: Lifecycle, pool: asyncpg.Pool) -> None:
     now = datetime.now(UTC)
     async with pool.acquire() as conn:
@@ -311,6 +350,5 @@ async def test_partitions_are_made_ahead_once(pool: asyncpg.Pool) -> None:
     assert await make_partitions_ahead(pool) == 0
     async with pool.acquire() as conn:
         for parent in parents:
-            assert await conn.fetchval(
-                "SELECT to_regclass($1) IS NOT NULL", f"{parent}_{month}"
-            ), parent
+            table = f"{parent}_{month}"
+            assert await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", table), table
