@@ -4,6 +4,8 @@ Used by the tests, the benchmarks and the demo that `safecode run` can show."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date, timedelta
 from typing import Any
 
 import asyncpg
@@ -104,6 +106,43 @@ DEMO_ENTERPRISES = (
 )
 
 
+def _permit(kind: str, number: str, issuer: str, first: date, last: date) -> dict[str, str]:
+    return {
+        "kind": kind,
+        "number": number,
+        "issuer": issuer,
+        "valid_from": first.isoformat(),
+        "valid_until": last.isoformat(),
+    }
+
+
+# Safety permits of the demo enterprises by credit code, from the day the demo is loaded: one
+# producer's production permit expires within 90 days (the console marks it), another's
+# is good for years, the third has none.
+DEMO_PERMITS: dict[str, Callable[[date], list[dict[str, str]]]] = {
+    "91350100M000100Y43": lambda today: [
+        _permit("production_safety", "(晋)WH安许证字〔2024〕0101号", "山西省应急管理厅",
+                today - timedelta(days=1035), today + timedelta(days=60)),
+    ],
+    "91140100MA0K7J8A8W": lambda today: [
+        _permit("production_safety", "(晋)WH安许证字〔2025〕0207号", "山西省应急管理厅",
+                today - timedelta(days=300), today + timedelta(days=795)),
+    ],
+    "91140105MA0UEN02X8": lambda today: [
+        _permit("safe_use", "晋太危化使字〔2025〕005号", "太原市应急管理局",
+                today - timedelta(days=200), today + timedelta(days=895)),
+    ],
+}  # fmt: skip
+# (admin's mobile, title, body, to the enterprises too)
+DEMO_NOTICES = (
+    ("13800000001", "关于全面推行危险化学品安全码的通知",
+     "各市、县（区）应急管理局，各有关企业：请于年底前完成辖区企业账号配置、产品登记和安全码赋码工作。",
+     True),
+    ("13800000005", "小店区危险化学品登记进度周报",
+     "本周已登记企业 3 家，待审核产品 0 个。请各审核员按时处理审核队列。", False),
+)  # fmt: skip
+
+
 async def ensure_demo_registry(database_url: str, *, master_key: bytes) -> bool:
     """Demo accounts, a chemical park and enterprises; False if they exist already.
 
@@ -115,8 +154,10 @@ async def ensure_demo_registry(database_url: str, *, master_key: bytes) -> bool:
     from registry_api.accounts.rules import PersonalDataCipher, hash_password
     from registry_api.accounts.storage import fetch_account_by_mobile
     from registry_api.enterprises import operations as enterprises
-    from registry_api.enterprises.forms import EnterpriseApplicationForm
+    from registry_api.enterprises.forms import EnterpriseApplicationForm, EnterpriseUpdateForm
     from registry_api.jurisdictions.operations import create_park
+    from registry_api.oversight import notices
+    from registry_api.oversight.forms import NoticeForm
 
     conn = await asyncpg.connect(database_url)
     try:
@@ -160,7 +201,23 @@ async def ensure_demo_registry(database_url: str, *, master_key: bytes) -> bool:
                     ),
                     None,  # the server's own console: no rate limit
                 )
-                await enterprises.approve(conn, actors["county"], application.id)
+                approved = await enterprises.approve(conn, actors["county"], application.id)
+                permits = DEMO_PERMITS.get(uscc)
+                if permits is not None:
+                    owner = await accounts.acting_as(conn, approved.owner)
+                    change = EnterpriseUpdateForm.model_validate({"permits": permits(date.today())})
+                    found = approved.enterprise
+                    await enterprises.update(conn, owner, found.id, found.version, change)
+            for mobile, title, body, to_enterprises in DEMO_NOTICES:
+                admin = await fetch_account_by_mobile(conn, mobile)
+                assert admin is not None
+                await notices.publish(
+                    conn,
+                    await accounts.acting_as(conn, admin),
+                    NoticeForm.model_validate(
+                        {"title": title, "body": body, "to_enterprises": to_enterprises}
+                    ),
+                )
             await conn.execute(
                 "UPDATE accounts SET password_hash = $1, must_change_password = false",
                 hash_password(DEMO_PASSWORD),

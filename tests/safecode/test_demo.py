@@ -38,9 +38,14 @@ async def test_the_demo_logins_work_where_the_readme_says(
     assert len(approved.json()["applications"]) == len(DEMO_ENTERPRISES)
     enterprise = await signed_in("13700000001")
     own = approved.json()["applications"][0]["enterprise_id"]
-    assert (
-        await registry_client.get(f"/api/v1/enterprises/{own}", headers=enterprise)
-    ).status_code == 200
+    record = await registry_client.get(f"/api/v1/enterprises/{own}", headers=enterprise)
+    assert record.status_code == 200
+    # Something of the oversight work to look at: a permit on the record, the notices.
+    assert [p["kind"] for p in record.json()["permits"]] == ["production_safety"]
+    seen = await registry_client.get("/api/v1/notices", headers=enterprise)
+    assert [n["title"] for n in seen.json()["notices"]] == ["关于全面推行危险化学品安全码的通知"]
+    seen = await registry_client.get("/api/v1/notices", headers=county)
+    assert len(seen.json()["notices"]) == 2
     province = await signed_in("13800000001")
     accounts = await registry_client.get("/api/v1/accounts", headers=province)
     assert {a["level"] for a in accounts.json()["accounts"]} == {
